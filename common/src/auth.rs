@@ -1,0 +1,234 @@
+//! Access tokens (HS256 JWT), roles and the caller identity passed along gRPC metadata.
+//!
+//! HS256 is built from `hmac`/`sha2` (already in the tree through sqlx) instead of a JWT crate:
+//! we only ever sign and verify one algorithm, and refusing every other `alg` is the point.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use tonic::metadata::{MetadataMap, MetadataValue};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// JWT payload. `userId` and `exp` are what Enneo clients rely on.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Claims {
+    pub user_id: i64,
+    pub role: String,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("token is malformed")]
+    Malformed,
+    #[error("token algorithm is not HS256")]
+    UnsupportedAlgorithm,
+    #[error("token signature is invalid")]
+    BadSignature,
+    #[error("token has expired")]
+    Expired,
+}
+
+pub fn sign(claims: &Claims, secret: &[u8]) -> String {
+    let header = B64.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+    let payload = B64.encode(serde_json::to_vec(claims).expect("claims serialise"));
+    let signing_input = format!("{header}.{payload}");
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(signing_input.as_bytes());
+    let signature = B64.encode(mac.finalize().into_bytes());
+    format!("{signing_input}.{signature}")
+}
+
+pub fn verify(token: &str, secret: &[u8], now_unix: i64) -> Result<Claims, TokenError> {
+    let mut parts = token.split('.');
+    let (Some(header), Some(payload), Some(signature), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(TokenError::Malformed);
+    };
+    #[derive(Deserialize)]
+    struct Header {
+        alg: String,
+    }
+    let header_json = B64.decode(header).map_err(|_| TokenError::Malformed)?;
+    let header: Header = serde_json::from_slice(&header_json).map_err(|_| TokenError::Malformed)?;
+    if header.alg != "HS256" {
+        return Err(TokenError::UnsupportedAlgorithm);
+    }
+    let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+    let mut mac = HmacSha256::new_from_slice(secret).expect("HMAC accepts any key length");
+    mac.update(signing_input(token).as_bytes());
+    // Constant-time comparison.
+    mac.verify_slice(&signature).map_err(|_| TokenError::BadSignature)?;
+    let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
+    let claims: Claims = serde_json::from_slice(&payload).map_err(|_| TokenError::Malformed)?;
+    if claims.exp <= now_unix {
+        return Err(TokenError::Expired);
+    }
+    Ok(claims)
+}
+
+/// `header.payload`, the part of a JWT the signature covers.
+fn signing_input(token: &str) -> &str {
+    token.rsplit_once('.').map(|(input, _)| input).unwrap_or("")
+}
+
+/// Built-in roles until roles live in settings-svc. Base role ids follow the contract
+/// (1 Administrator, 2 Agent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Admin,
+    Agent,
+}
+
+impl Role {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "admin" | "administrator" => Some(Self::Admin),
+            "agent" => Some(Self::Agent),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+        }
+    }
+
+    pub fn permissions(self) -> &'static [&'static str] {
+        match self {
+            Self::Admin => permission::ALL,
+            Self::Agent => &[
+                permission::READ_TICKETS,
+                permission::CREATE_TICKETS,
+                permission::UPDATE_TICKETS,
+                permission::READ_TICKET_STATS,
+            ],
+        }
+    }
+}
+
+/// Permission names, as the contract spells them where it names one.
+pub mod permission {
+    pub const READ_TICKETS: &str = "readTickets";
+    pub const CREATE_TICKETS: &str = "createTickets";
+    pub const UPDATE_TICKETS: &str = "updateTickets";
+    /// Writing subject, body, summary, attachments, externalTicketId, … (contract §1.2 (6)).
+    pub const UPDATE_TECHNICAL_TICKET_FIELDS: &str = "updateTechnicalTicketFields";
+    pub const READ_TICKET_STATS: &str = "readTicketStats";
+    pub const ALL: &[&str] = &[
+        READ_TICKETS,
+        CREATE_TICKETS,
+        UPDATE_TICKETS,
+        UPDATE_TECHNICAL_TICKET_FIELDS,
+        READ_TICKET_STATS,
+    ];
+}
+
+/// Who is calling, as the gateway established it. Services trust it because only the gateway
+/// reaches them; it travels as gRPC metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub role: String,
+    pub permissions: Vec<String>,
+}
+
+const USER_ID: &str = "x-enneo-user-id";
+const ROLE: &str = "x-enneo-role";
+const PERMISSIONS: &str = "x-enneo-permissions";
+
+impl Caller {
+    pub fn from_role(user_id: i64, role: Role) -> Self {
+        Self {
+            user_id,
+            role: role.as_str().to_owned(),
+            permissions: role.permissions().iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    pub fn system() -> Self {
+        Self { user_id: 0, role: "system".into(), permissions: Vec::new() }
+    }
+
+    pub fn has(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    pub fn inject(&self, metadata: &mut MetadataMap) {
+        let put = |metadata: &mut MetadataMap, key: &'static str, value: String| {
+            if let Ok(value) = MetadataValue::try_from(value) {
+                metadata.insert(key, value);
+            }
+        };
+        put(metadata, USER_ID, self.user_id.to_string());
+        put(metadata, ROLE, self.role.clone());
+        put(metadata, PERMISSIONS, self.permissions.join(","));
+    }
+
+    /// The caller named in metadata, or `None` when the request carries no identity.
+    pub fn extract(metadata: &MetadataMap) -> Option<Self> {
+        let get = |key| metadata.get(key).and_then(|v| v.to_str().ok());
+        let user_id = get(USER_ID)?.parse().ok()?;
+        let role = get(ROLE).unwrap_or_default().to_owned();
+        let permissions = get(PERMISSIONS)
+            .unwrap_or_default()
+            .split(',')
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Some(Self { user_id, role, permissions })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(exp: i64) -> Claims {
+        Claims { user_id: 7, role: "agent".into(), iat: 0, exp }
+    }
+
+    #[test]
+    fn signed_token_verifies_and_round_trips() {
+        let token = sign(&claims(100), b"secret");
+        assert_eq!(verify(&token, b"secret", 50), Ok(claims(100)));
+    }
+
+    #[test]
+    fn wrong_secret_expiry_and_tampering_are_refused() {
+        let token = sign(&claims(100), b"secret");
+        assert_eq!(verify(&token, b"other", 50), Err(TokenError::BadSignature));
+        assert_eq!(verify(&token, b"secret", 100), Err(TokenError::Expired));
+        let (input, sig) = token.rsplit_once('.').unwrap();
+        let forged_payload = B64.encode(br#"{"userId":1,"role":"admin","iat":0,"exp":999}"#);
+        let header = input.split('.').next().unwrap();
+        let forged = format!("{header}.{forged_payload}.{sig}");
+        assert_eq!(verify(&forged, b"secret", 50), Err(TokenError::BadSignature));
+        assert_eq!(verify("a.b", b"secret", 50), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn alg_none_is_refused() {
+        let header = B64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        let payload = B64.encode(serde_json::to_vec(&claims(100)).unwrap());
+        let token = format!("{header}.{payload}.");
+        assert_eq!(verify(&token, b"secret", 50), Err(TokenError::UnsupportedAlgorithm));
+    }
+
+    #[test]
+    fn caller_survives_metadata() {
+        let caller = Caller::from_role(3, Role::Agent);
+        let mut md = MetadataMap::new();
+        caller.inject(&mut md);
+        assert_eq!(Caller::extract(&md), Some(caller));
+        assert_eq!(Caller::extract(&MetadataMap::new()), None);
+    }
+}

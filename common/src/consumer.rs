@@ -1,0 +1,171 @@
+//! Event consumers with an idempotent inbox.
+//!
+//! Each delivery is handled in one database transaction that first records the event id in
+//! `<schema>.inbox`; a redelivered event finds its id there and changes nothing. The message is
+//! acknowledged only after that transaction commits. Malformed messages and handler errors go
+//! to the queue's dead-letter queue; an unreachable database puts the message back.
+//!
+//! The owning service creates `<schema>.inbox (event_id uuid primary key, event_type text,
+//! received_at timestamptz default now())` in its migrations.
+
+use std::future::Future;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
+use lapin::types::FieldTable;
+use sqlx::AssertSqlSafe;
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::amqp::{self, Envelope, Topology};
+use crate::config::AmqpConfig;
+use crate::error::Result;
+
+/// What a consumer does with one event, inside the inbox transaction.
+pub trait Handler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        tx: &mut PgConnection,
+        event: &Envelope,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send;
+}
+
+pub struct Consumer<H> {
+    pub pool: PgPool,
+    pub schema: &'static str,
+    pub amqp: AmqpConfig,
+    /// Queue name without prefix, `<service>.<purpose>`.
+    pub queue: &'static str,
+    pub routing_keys: &'static [&'static str],
+    pub handler: H,
+}
+
+enum Outcome {
+    Done,
+    Duplicate,
+    /// Put back: the failure is ours (database down), not the message's.
+    Retry,
+    DeadLetter,
+}
+
+impl<H: Handler> Consumer<H> {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let topology = Topology::new(&self.amqp);
+        let queue = topology.queue(self.queue);
+        while !shutdown.is_cancelled() {
+            let Some(conn) = amqp::connect_with_retry(&self.amqp.url, self.queue, &shutdown).await
+            else {
+                return;
+            };
+            if let Err(err) = self.consume(&conn, &topology, &queue, &shutdown).await {
+                tracing::warn!(%err, queue, "consumer stopped, reconnecting");
+            }
+            let _ = conn.close(200, "reconnect".into()).await;
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+    }
+
+    async fn consume(
+        &self,
+        conn: &lapin::Connection,
+        topology: &Topology,
+        queue: &str,
+        shutdown: &CancellationToken,
+    ) -> Result<()> {
+        let channel = conn.create_channel().await?;
+        channel.basic_qos(16, BasicQosOptions::default()).await?;
+        topology.declare_queue(&channel, queue, self.routing_keys).await?;
+        let mut deliveries = channel
+            .basic_consume(
+                queue.into(),
+                "".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        tracing::info!(queue, "consumer started");
+        loop {
+            let delivery = tokio::select! {
+                _ = shutdown.cancelled() => return Ok(()),
+                next = deliveries.next() => match next {
+                    Some(delivery) => delivery?,
+                    None => return Ok(()),
+                },
+            };
+            let span = tracing::info_span!("consume", queue, routing_key = %delivery.routing_key);
+            amqp_parent(&span, &delivery);
+            let outcome = self.process(&delivery).instrument(span).await;
+            match outcome {
+                Outcome::Done | Outcome::Duplicate => {
+                    delivery.acker.ack(BasicAckOptions::default()).await?;
+                }
+                Outcome::Retry => {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    delivery
+                        .acker
+                        .nack(BasicNackOptions { requeue: true, ..Default::default() })
+                        .await?;
+                }
+                Outcome::DeadLetter => {
+                    delivery
+                        .acker
+                        .nack(BasicNackOptions { requeue: false, ..Default::default() })
+                        .await?;
+                }
+            }
+        }
+    }
+
+    async fn process(&self, delivery: &Delivery) -> Outcome {
+        let event: Envelope = match serde_json::from_slice(&delivery.data) {
+            Ok(event) => event,
+            Err(err) => {
+                tracing::warn!(%err, "malformed event, dead-lettered");
+                return Outcome::DeadLetter;
+            }
+        };
+        match self.apply(&event).await {
+            Ok(true) => Outcome::Done,
+            Ok(false) => Outcome::Duplicate,
+            Err(err) => {
+                let transient = err
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(crate::db::is_transient);
+                tracing::warn!(error = %err, event_id = %event.event_id, transient, "event handling failed");
+                if transient { Outcome::Retry } else { Outcome::DeadLetter }
+            }
+        }
+    }
+
+    /// Returns false when the event had been handled before.
+    async fn apply(&self, event: &Envelope) -> anyhow::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let inserted = sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO {}.inbox (event_id, event_type) VALUES ($1, $2) \
+             ON CONFLICT (event_id) DO NOTHING",
+            self.schema
+        )))
+        .bind(event.event_id)
+        .bind(&event.event_type)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            return Ok(false);
+        }
+        self.handler.handle(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+fn amqp_parent(span: &tracing::Span, delivery: &Delivery) {
+    let headers = delivery.properties.headers().as_ref();
+    crate::telemetry::set_remote_parent(span, |key| amqp::header(headers, key));
+}

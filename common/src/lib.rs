@@ -1,0 +1,16 @@
+//! Plumbing every Enneo Mind service shares: configuration, telemetry, the error vocabulary,
+//! access tokens, shutdown, database provisioning, and the outbox/inbox around RabbitMQ.
+
+pub mod amqp;
+pub mod auth;
+pub mod config;
+pub mod consumer;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod outbox;
+pub mod service;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use error::{Error, ErrorCode, Result};

@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Sets up and runs the whole Enneo Mind system on this machine.
+#
+#   ./deploy/run.sh [start]   install/start PostgreSQL + RabbitMQ, build, migrate,
+#                             (re)start all services, print URL and admin token
+#   ./deploy/run.sh stop      stop the services started by this script
+#   ./deploy/run.sh status    show which services run and the gateway health
+#
+# State lives in .run/: <name>.pid, <name>.log, jwt-secret, admin-token.
+# Service configuration comes from the environment (see README.md); set
+# ENNEO_ENV_FILE to a file of VAR=value lines to load it first, and
+# ENNEO_SKIP_BUILD=1 to run the binaries already in target/release.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ENNEO_ROOT"
+
+SERVICES=(ticket-svc agent-svc quality-svc settings-svc)
+# The gateway starts last: it reports healthy only once every service answers.
+BINARIES=("${SERVICES[@]}" gateway)
+RUN_DIR="$ENNEO_ROOT/.run"
+BIN_DIR="${CARGO_TARGET_DIR:-$ENNEO_ROOT/target}/release"
+HEALTH_TIMEOUT=60
+STOP_TIMEOUT=10
+
+if [[ -n "${ENNEO_ENV_FILE:-}" ]]; then
+    [[ -r "$ENNEO_ENV_FILE" ]] || die "ENNEO_ENV_FILE=$ENNEO_ENV_FILE is not readable"
+    set -a
+    # shellcheck disable=SC1090
+    source "$ENNEO_ENV_FILE"
+    set +a
+fi
+
+export RUST_LOG="${RUST_LOG:-info}"
+GATEWAY_HTTP_ADDR="${GATEWAY_HTTP_ADDR:-127.0.0.1:8005}"
+export GATEWAY_HTTP_ADDR
+
+# URL to reach the gateway from this machine; a wildcard bind address becomes loopback.
+gateway_url() {
+    local host="${GATEWAY_HTTP_ADDR%:*}" port="${GATEWAY_HTTP_ADDR##*:}"
+    case "$host" in
+        "" | 0.0.0.0) host=127.0.0.1 ;;
+        "[::]") host="[::1]" ;;
+    esac
+    printf 'http://%s:%s' "$host" "$port"
+}
+
+# Prints the pid recorded for a binary if that process is still the binary
+# (guards against a recycled pid after a reboot or a crash).
+running_pid() {
+    local name="$1" pidfile="$RUN_DIR/$1.pid" pid exe
+    [[ -r "$pidfile" ]] || return 1
+    pid="$(<"$pidfile")"
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    kill -0 "$pid" 2>/dev/null || return 1
+    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
+    # A rebuilt binary shows up as "<path> (deleted)", so compare the name only.
+    [[ "$(basename "${exe% (deleted)}")" == "$name" ]] || return 1
+    printf '%s\n' "$pid"
+}
+
+stop_all() {
+    local name pid
+    local -A names=() # pid -> binary name, for the messages below
+    for name in "${BINARIES[@]}"; do
+        if pid="$(running_pid "$name")"; then
+            log "stopping $name (pid $pid)"
+            kill -TERM "$pid" 2>/dev/null || true
+            names[$pid]="$name"
+        fi
+    done
+
+    local i alive=()
+    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+        alive=()
+        for pid in "${!names[@]}"; do
+            if kill -0 "$pid" 2>/dev/null; then
+                alive+=("$pid")
+            fi
+        done
+        ((${#alive[@]} > 0)) || break
+        sleep 0.1
+    done
+    for pid in ${alive[@]+"${alive[@]}"}; do
+        warn "${names[$pid]} (pid $pid) did not stop within ${STOP_TIMEOUT}s, killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$RUN_DIR"/*.pid
+}
+
+status() {
+    local name pid url resp
+    for name in "${BINARIES[@]}"; do
+        if pid="$(running_pid "$name")"; then
+            printf '%-13s running (pid %s)\n' "$name" "$pid"
+        else
+            printf '%-13s stopped\n' "$name"
+        fi
+    done
+    url="$(gateway_url)"
+    # Body and status code in one go: the code is the last line.
+    if resp="$(curl -s -m 5 -w '\n%{http_code}' "$url/health")"; then
+        printf '\n%s/health -> %s %s\n' "$url" "${resp##*$'\n'}" "${resp%$'\n'*}"
+    else
+        printf '\n%s/health -> not reachable\n' "$url"
+    fi
+}
+
+print_logs() {
+    local name
+    for name in "${BINARIES[@]}"; do
+        if [[ -f "$RUN_DIR/$name.log" ]]; then
+            printf '\n----- %s (last 30 lines of .run/%s.log) -----\n' "$name" "$name" >&2
+            tail -n 30 "$RUN_DIR/$name.log" >&2
+        fi
+    done
+}
+
+wait_healthy() {
+    local url="$1/health" i name code=""
+    for ((i = 0; i < HEALTH_TIMEOUT; i++)); do
+        code="$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$url" || true)"
+        if [[ "$code" == "200" ]]; then
+            debug "gateway healthy after ${i}s"
+            return 0
+        fi
+        # Fail fast when a process has already exited. Only liveness is checked
+        # here: right after the start the pid may still be nohup, not the binary.
+        for name in "${BINARIES[@]}"; do
+            if ! kill -0 "$(<"$RUN_DIR/$name.pid")" 2>/dev/null; then
+                print_logs
+                die "$name exited during startup (see .run/$name.log)"
+            fi
+        done
+        sleep 1
+    done
+    print_logs
+    die "gateway not healthy at $url after ${HEALTH_TIMEOUT}s (last status: ${code:-none})"
+}
+
+start() {
+    ensure_packages
+    ensure_rust
+    ensure_postgres
+    ensure_rabbitmq
+    ensure_admin_role
+
+    mkdir -p "$RUN_DIR"
+    chmod 700 "$RUN_DIR"
+
+    # One secret per checkout, kept across restarts so issued tokens stay valid.
+    if [[ ! -s "$RUN_DIR/jwt-secret" ]]; then
+        log "generating .run/jwt-secret"
+        (umask 077 && head -c 48 /dev/urandom | base64 -w 0 >"$RUN_DIR/jwt-secret")
+    fi
+    chmod 600 "$RUN_DIR/jwt-secret"
+    if [[ -z "${GATEWAY_JWT_SECRET:-}" ]]; then
+        GATEWAY_JWT_SECRET="$(<"$RUN_DIR/jwt-secret")"
+    fi
+    export GATEWAY_JWT_SECRET
+
+    local name
+    if [[ "${ENNEO_SKIP_BUILD:-0}" == "1" ]]; then
+        log "ENNEO_SKIP_BUILD=1: using the binaries in $BIN_DIR"
+    else
+        log "building (cargo build --release)"
+        cargo build --release --workspace --bins
+    fi
+    for name in "${BINARIES[@]}"; do
+        [[ -x "$BIN_DIR/$name" ]] || die "$BIN_DIR/$name not found"
+    done
+
+    stop_all
+
+    for name in "${SERVICES[@]}"; do
+        log "migrating $name"
+        "$BIN_DIR/$name" migrate --bootstrap-url "$ENNEO_BOOTSTRAP_URL"
+    done
+
+    for name in "${BINARIES[@]}"; do
+        log "starting $name (log: .run/$name.log)"
+        nohup "$BIN_DIR/$name" serve >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+        printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
+    done
+
+    local url
+    url="$(gateway_url)"
+    wait_healthy "$url"
+
+    (umask 077 && "$BIN_DIR/gateway" issue-token --user-id 1 --role admin --ttl-hours 720 \
+        >"$RUN_DIR/admin-token.tmp")
+    mv "$RUN_DIR/admin-token.tmp" "$RUN_DIR/admin-token"
+    chmod 600 "$RUN_DIR/admin-token"
+
+    cat <<EOF
+
+Enneo Mind is running.
+
+  Gateway:      $url  (health: $url/health, API docs: $url/api/mind/docs)
+  Admin token:  .run/admin-token  (valid 30 days)
+  Logs:         .run/<service>.log
+  Stop:         ./deploy/run.sh stop
+
+Try:
+  curl -H "Authorization: Bearer \$(cat .run/admin-token)" $url/api/mind/ticket/1
+EOF
+}
+
+case "${1:-start}" in
+    start | restart) start ;;
+    stop) stop_all ;;
+    status) status ;;
+    -h | --help | help) sed -n '2,12s/^# \{0,1\}//p' "$0" ;;
+    *) die "unknown command '$1' (use start, stop or status)" ;;
+esac

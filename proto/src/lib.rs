@@ -1,0 +1,9 @@
+//! gRPC contracts between the gateway and the services, generated from `proto/enneo/**`.
+
+pub mod ticket {
+    pub mod v1 {
+        tonic::include_proto!("enneo.ticket.v1");
+    }
+}
+
+pub use prost_types::Timestamp;

@@ -1,0 +1,57 @@
+//! ticket-svc: tickets in schema `ticket`, their events through the outbox, and the
+//! event-fed stats read model.
+
+pub mod error;
+pub mod events;
+pub mod model;
+pub mod patch;
+pub mod search;
+pub mod service;
+pub mod stats;
+pub mod store;
+
+use enneo_common::config::{ServiceConfig, ServiceSpec};
+use enneo_common::consumer::Consumer;
+use enneo_common::outbox::Outbox;
+use enneo_proto::ticket::v1::ticket_service_server::TicketServiceServer;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: "ticket-svc",
+    env_prefix: "TICKET",
+    schema: "ticket",
+    default_grpc_port: 50051,
+};
+
+pub static MIGRATOR: Migrator = sqlx::migrate!();
+
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay and the stats projection.
+pub async fn run(
+    config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let pool = enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let outbox = Outbox::new(SPEC.schema);
+    let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
+    let projection = Consumer {
+        pool: pool.clone(),
+        schema: SPEC.schema,
+        amqp: config.amqp.clone(),
+        queue: stats::QUEUE,
+        routing_keys: stats::ROUTING_KEYS,
+        handler: stats::Projection,
+    };
+    let projection = tokio::spawn(projection.run(shutdown.clone()));
+    let tickets = service::Tickets { pool: pool.clone(), outbox };
+    let router = enneo_common::grpc::server()
+        .add_service(enneo_common::grpc::health())
+        .add_service(TicketServiceServer::new(tickets));
+    let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = tokio::join!(relay, projection);
+    pool.close().await;
+    Ok(served?)
+}

@@ -1,0 +1,436 @@
+//! The ticket search DSL (contract §1.2 (2), §10). Filter keys and order fields map to SQL
+//! through fixed tables only; every value is a bound parameter.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use enneo_proto::ticket::v1 as pb;
+use sqlx::{PgConnection, Postgres, QueryBuilder};
+
+use crate::error::{Error, Result};
+use crate::model::TicketRow;
+use crate::store::SELECT_COMPACT;
+
+pub const DEFAULT_LIMIT: i64 = 100;
+pub const MAX_LIMIT: i64 = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Int,
+    Text,
+    Bool,
+    Date,
+    /// Membership in the `tag_ids` array.
+    TagId,
+}
+
+/// Filter keys we serve, with their column and value type.
+const FILTER_KEYS: &[(&str, &str, Kind)] = &[
+    ("t.id", "t.id", Kind::Int),
+    ("t.status", "t.status", Kind::Text),
+    ("t.channel", "t.channel", Kind::Text),
+    ("t.channelId", "t.channel_id", Kind::Text),
+    ("t.subchannelId", "t.subchannel_id", Kind::Int),
+    ("t.direction", "t.direction", Kind::Text),
+    ("t.priority", "t.priority", Kind::Text),
+    ("t.agentId", "t.agent_id", Kind::Int),
+    ("t.customerId", "t.customer_id", Kind::Text),
+    ("t.contractId", "t.contract_id", Kind::Text),
+    ("t.partnerId", "t.partner_id", Kind::Int),
+    ("t.isCustomerActive", "t.is_customer_active", Kind::Bool),
+    ("t.aiSupportLevel", "t.ai_support_level", Kind::Text),
+    ("t.spamStatus", "t.spam_status", Kind::Text),
+    ("t.sentiment", "t.sentiment", Kind::Text),
+    ("t.language", "t.language", Kind::Text),
+    ("t.languageCode", "t.language_code", Kind::Text),
+    ("t.from", "t.from_addr", Kind::Text),
+    ("t.externalTicketId", "t.external_ticket_id", Kind::Text),
+    ("t.modelRunAt", "t.model_run_at", Kind::Date),
+    ("t.createdAt", "t.created_at", Kind::Date),
+    ("t.modifiedAt", "t.modified_at", Kind::Date),
+    ("t.firstResponseDueBy", "t.first_response_due_by", Kind::Date),
+    ("t.dueBy", "t.due_by", Kind::Date),
+    ("t.lastMessageAt", "t.last_message_at", Kind::Date),
+    ("t.lastCustomerMessageAt", "t.last_customer_message_at", Kind::Date),
+    ("t.closedAt", "t.closed_at", Kind::Date),
+    ("tt.tagId", "t.tag_ids", Kind::TagId),
+];
+
+/// Keys of the contract that need data this service does not hold yet.
+const NOT_YET_SERVED: &[&str] = &[
+    "q",
+    "i.aiAgentId",
+    "w.id",
+    "qa.state",
+    "tt_matchAll.tagId",
+    "tt_matchAny.tagId",
+    "tt_matchExact.tagId",
+    "tt_allowed.tagId",
+    "tt_excluded.tagId",
+];
+
+/// `orderByField` whitelist, exactly as contract §10 lists it.
+const ORDER_FIELDS: &[(&str, &str)] = &[
+    ("t.id", "t.id"),
+    ("t.channel", "t.channel"),
+    ("t.channelId", "t.channel_id"),
+    ("t.subchannelId", "t.subchannel_id"),
+    ("t.direction", "t.direction"),
+    ("t.status", "t.status"),
+    ("t.priority", "t.priority"),
+    ("t.agentId", "t.agent_id"),
+    ("t.customerId", "t.customer_id"),
+    ("t.contractId", "t.contract_id"),
+    ("t.partnerId", "t.partner_id"),
+    ("t.isCustomerActive", "t.is_customer_active"),
+    ("t.aiSupportLevel", "t.ai_support_level"),
+    ("t.sentiment", "t.sentiment"),
+    ("t.language", "t.language"),
+    ("t.languageCode", "t.language_code"),
+    ("t.from", "t.from_addr"),
+    ("t.createdAt", "t.created_at"),
+    ("t.modifiedAt", "t.modified_at"),
+    ("t.firstResponseDueBy", "t.first_response_due_by"),
+    ("t.dueBy", "t.due_by"),
+    ("t.lastMessageAt", "t.last_message_at"),
+    ("t.lastCustomerMessageAt", "t.last_customer_message_at"),
+    // No intents yet: ordering by AI agent keeps id order.
+    ("i.aiAgentId", "t.id"),
+    ("tt.tagId", "t.tag_ids[1]"),
+    // Ranks only with a `q` filter; without one it falls back to id (contract §10).
+    ("relevance", "t.id"),
+];
+
+pub struct Page {
+    pub tickets: Vec<TicketRow>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> Result<Page> {
+    let limit = match req.limit {
+        0 => DEFAULT_LIMIT,
+        l if l < 0 => return Err(Error::InvalidArgument("limit must be positive".into())),
+        l => l.min(MAX_LIMIT),
+    };
+    if req.offset < 0 {
+        return Err(Error::InvalidArgument("offset must not be negative".into()));
+    }
+    let order_field = if req.order_by_field.is_empty() { "t.id" } else { &req.order_by_field };
+    let order_column = ORDER_FIELDS
+        .iter()
+        .find(|(name, _)| *name == order_field)
+        .map(|(_, column)| *column)
+        .ok_or_else(|| {
+            Error::InvalidArgument(format!("orderByField {order_field:?} is not sortable"))
+        })?;
+    let direction = match req.order_by_direction.to_ascii_lowercase().as_str() {
+        "" | "desc" => "DESC",
+        "asc" => "ASC",
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "orderByDirection must be asc or desc, got {other:?}"
+            )));
+        }
+    };
+    let now = Utc::now();
+    let conditions: Vec<Condition> =
+        req.filters.iter().map(|f| Condition::parse(f, now)).collect::<Result<_>>()?;
+
+    let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket.ticket t");
+    push_where(&mut count, &conditions);
+    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+    let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
+    push_where(&mut page, &conditions);
+    // Column and direction come from the tables above; id breaks ties so pages are stable.
+    page.push(format!(" ORDER BY {order_column} {direction} NULLS LAST, t.id {direction}"));
+    page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(req.offset);
+    let tickets = page.build_query_as::<TicketRow>().fetch_all(&mut *conn).await?;
+    Ok(Page { tickets, total, limit, offset: req.offset })
+}
+
+/// A bound value of one of the column kinds.
+#[derive(Debug, Clone)]
+enum Value {
+    Int(i64),
+    Text(String),
+    Bool(bool),
+    Date(DateTime<Utc>),
+}
+
+#[derive(Debug)]
+enum Condition {
+    /// Matches nothing or everything regardless of rows (`t.channel = all`).
+    Always,
+    Compare { column: &'static str, op: &'static str, value: Value, kind: Kind },
+    In { column: &'static str, negate: bool, values: Vec<Value>, null: bool, kind: Kind },
+    Between { column: &'static str, negate: bool, from: Value, to: Value },
+}
+
+impl Condition {
+    fn parse(f: &pb::Filter, now: DateTime<Utc>) -> Result<Self> {
+        let Some((_, column, kind)) = FILTER_KEYS.iter().find(|(key, _, _)| *key == f.key) else {
+            if NOT_YET_SERVED.contains(&f.key.as_str()) {
+                return Err(Error::InvalidArgument(format!(
+                    "filter key {:?} is not supported yet",
+                    f.key
+                )));
+            }
+            return Err(Error::InvalidArgument(format!("unknown filter key {:?}", f.key)));
+        };
+        let (column, kind) = (*column, *kind);
+        let comparator = f.comparator.trim().to_ascii_lowercase();
+        match comparator.as_str() {
+            "in" | "not in" => {
+                if kind == Kind::Date {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} is a date key; use a comparison or between",
+                        f.key
+                    )));
+                }
+                let mut values = f.values.clone();
+                if values.is_empty() {
+                    if let Some(value) = &f.value {
+                        values.push(value.clone());
+                    }
+                }
+                if f.key == "t.channel" && values.iter().any(|v| v == "all") {
+                    return Ok(Self::Always);
+                }
+                let mut null = false;
+                let mut typed = Vec::new();
+                for raw in &values {
+                    if raw == "null" || (f.key == "t.agentId" && raw == "unassigned") {
+                        null = true;
+                    } else if f.key == "t.agentId" && raw == "team" {
+                        return Err(Error::InvalidArgument(
+                            "t.agentId \"team\" needs teams, which are not served yet".into(),
+                        ));
+                    } else {
+                        typed.push(parse_value(&f.key, kind, raw, now)?);
+                    }
+                }
+                if typed.is_empty() && !null {
+                    return Err(Error::InvalidArgument(format!("{} needs values", f.key)));
+                }
+                Ok(Self::In { column, negate: comparator == "not in", values: typed, null, kind })
+            }
+            "=" | "!=" | ">" | "<" | ">=" | "<=" => {
+                let raw = f
+                    .value
+                    .clone()
+                    .or_else(|| f.values.first().cloned())
+                    .ok_or_else(|| Error::InvalidArgument(format!("{} needs a value", f.key)))?;
+                let op = match comparator.as_str() {
+                    "=" => "=",
+                    "!=" => "<>",
+                    ">" => ">",
+                    "<" => "<",
+                    ">=" => ">=",
+                    _ => "<=",
+                };
+                if f.key == "t.channel" && raw == "all" {
+                    return Ok(Self::Always);
+                }
+                if kind == Kind::TagId && !matches!(op, "=" | "<>") {
+                    return Err(Error::InvalidArgument("tt.tagId compares with = or != only".into()));
+                }
+                if raw == "null" && matches!(op, "=" | "<>") {
+                    return Ok(Self::In {
+                        column,
+                        negate: op == "<>",
+                        values: Vec::new(),
+                        null: true,
+                        kind,
+                    });
+                }
+                Ok(Self::Compare { column, op, value: parse_value(&f.key, kind, &raw, now)?, kind })
+            }
+            "between" | "not between" => {
+                if kind != Kind::Date {
+                    return Err(Error::InvalidArgument(format!(
+                        "between works on date keys only, not {}",
+                        f.key
+                    )));
+                }
+                let (Some(from), Some(to)) = (&f.from, &f.to) else {
+                    return Err(Error::InvalidArgument(format!("{} between needs from and to", f.key)));
+                };
+                Ok(Self::Between {
+                    column,
+                    negate: comparator == "not between",
+                    from: parse_value(&f.key, kind, from, now)?,
+                    to: parse_value(&f.key, kind, to, now)?,
+                })
+            }
+            other => Err(Error::InvalidArgument(format!(
+                "unknown comparator {other:?} (use in, not in, =, !=, >, <, >=, <=, between, not between)"
+            ))),
+        }
+    }
+}
+
+fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition]) {
+    let mut first = true;
+    for condition in conditions {
+        if matches!(condition, Condition::Always) {
+            continue;
+        }
+        q.push(if first { " WHERE " } else { " AND " });
+        first = false;
+        match condition {
+            Condition::Always => {}
+            Condition::Compare { column, op, value, kind } => {
+                if *kind == Kind::TagId {
+                    // "tag = x" means the ticket carries x.
+                    q.push(if *op == "<>" { "NOT (" } else { "(" });
+                    push_value(q, value);
+                    q.push(format!(" = ANY({column}))"));
+                } else {
+                    q.push(format!("{column} {op} "));
+                    push_value(q, value);
+                }
+            }
+            Condition::In { column, negate, values, null, kind } => {
+                q.push(if *negate { "NOT (" } else { "(" });
+                let mut parts = 0;
+                if !values.is_empty() {
+                    if *kind == Kind::TagId {
+                        q.push(format!("{column} && "));
+                    } else {
+                        q.push(format!("{column} = ANY("));
+                    }
+                    push_array(q, values);
+                    if *kind != Kind::TagId {
+                        q.push(")");
+                    }
+                    parts += 1;
+                }
+                if *null {
+                    if parts > 0 {
+                        q.push(" OR ");
+                    }
+                    if *kind == Kind::TagId {
+                        q.push(format!("cardinality({column}) = 0"));
+                    } else {
+                        q.push(format!("{column} IS NULL"));
+                    }
+                }
+                q.push(")");
+                if *negate && !*null && *kind != Kind::TagId {
+                    // NOT (col = ANY(..)) is unknown for NULL columns; keep them as "not in".
+                    q.push(format!(" OR {column} IS NULL"));
+                }
+            }
+            Condition::Between { column, negate, from, to } => {
+                q.push(format!("{column} {}BETWEEN ", if *negate { "NOT " } else { "" }));
+                push_value(q, from);
+                q.push(" AND ");
+                push_value(q, to);
+            }
+        }
+    }
+}
+
+fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
+    match value.clone() {
+        Value::Int(v) => q.push_bind(v),
+        Value::Text(v) => q.push_bind(v),
+        Value::Bool(v) => q.push_bind(v),
+        Value::Date(v) => q.push_bind(v),
+    };
+}
+
+fn push_array(q: &mut QueryBuilder<Postgres>, values: &[Value]) {
+    match values.first() {
+        Some(Value::Int(_)) => q.push_bind(
+            values.iter().filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect::<Vec<_>>(),
+        ),
+        Some(Value::Bool(_)) => q.push_bind(
+            values.iter().filter_map(|v| if let Value::Bool(b) = v { Some(*b) } else { None }).collect::<Vec<_>>(),
+        ),
+        _ => q.push_bind(
+            values.iter().filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None }).collect::<Vec<_>>(),
+        ),
+    };
+}
+
+fn parse_value(key: &str, kind: Kind, raw: &str, now: DateTime<Utc>) -> Result<Value> {
+    let bad = |what: &str| Error::InvalidArgument(format!("{key}: {raw:?} is not {what}"));
+    Ok(match kind {
+        Kind::Int | Kind::TagId => Value::Int(raw.trim().parse().map_err(|_| bad("an integer"))?),
+        Kind::Text => Value::Text(raw.to_owned()),
+        Kind::Bool => Value::Bool(match raw.trim() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(bad("a boolean")),
+        }),
+        Kind::Date => Value::Date(parse_date(raw, now).ok_or_else(|| {
+            bad("a date (YYYY-MM-DD[ HH:MM:SS], CURRENT_DATE, CURRENT_TIME or e.g. -7 DAY)")
+        })?),
+    })
+}
+
+/// Absolute dates, `CURRENT_DATE`, `CURRENT_TIME` and offsets like `-7 DAY` or `+4 HOUR`.
+pub fn parse_date(raw: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    match raw {
+        "CURRENT_DATE" => return now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()),
+        "CURRENT_TIME" | "NOW" => return Some(now),
+        _ => {}
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(raw, "%Y-%m-%d %H:%M:%S") {
+        return Some(t.and_utc());
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        return d.and_hms_opt(0, 0, 0).map(|d| d.and_utc());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let (amount, unit) = raw.split_once(' ')?;
+    let amount: i64 = amount.trim_start_matches('+').parse().ok()?;
+    let offset = match unit.trim().to_ascii_uppercase().trim_end_matches('S') {
+        "MINUTE" => Duration::try_minutes(amount)?,
+        "HOUR" => Duration::try_hours(amount)?,
+        "DAY" => Duration::try_days(amount)?,
+        "WEEK" => Duration::try_weeks(amount)?,
+        "MONTH" => Duration::try_days(amount.checked_mul(30)?)?,
+        "YEAR" => Duration::try_days(amount.checked_mul(365)?)?,
+        _ => return None,
+    };
+    now.checked_add_signed(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_in_every_documented_form() {
+        let now = DateTime::parse_from_rfc3339("2026-01-10T12:30:00Z").unwrap().to_utc();
+        let at = |s| parse_date(s, now).map(|d| d.to_rfc3339());
+        assert_eq!(at("2026-01-01"), Some("2026-01-01T00:00:00+00:00".into()));
+        assert_eq!(at("2026-01-01 10:11:12"), Some("2026-01-01T10:11:12+00:00".into()));
+        assert_eq!(at("CURRENT_DATE"), Some("2026-01-10T00:00:00+00:00".into()));
+        assert_eq!(at("-7 DAY"), Some("2026-01-03T12:30:00+00:00".into()));
+        assert_eq!(at("-4 HOUR"), Some("2026-01-10T08:30:00+00:00".into()));
+        assert_eq!(at("yesterday"), None);
+        assert_eq!(at("1; DROP TABLE ticket"), None);
+    }
+
+    #[test]
+    fn unknown_keys_and_date_in_are_refused() {
+        let now = Utc::now();
+        let filter = |key: &str, comparator: &str| pb::Filter {
+            key: key.into(),
+            comparator: comparator.into(),
+            values: vec!["1".into()],
+            ..Default::default()
+        };
+        assert!(Condition::parse(&filter("t.id; DROP TABLE x", "in"), now).is_err());
+        assert!(Condition::parse(&filter("t.createdAt", "in"), now).is_err());
+        assert!(Condition::parse(&filter("t.id", "like"), now).is_err());
+        assert!(Condition::parse(&filter("t.id", "in"), now).is_ok());
+    }
+}
