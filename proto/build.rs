@@ -5,10 +5,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if std::env::var_os("PROTOC").is_none() {
         config.protoc_executable(protoc_bin_vendored::protoc_bin_path()?);
     }
-    tonic_prost_build::configure()
-        .build_server(true)
-        .build_client(true)
-        .compile_with_config(config, &["enneo/ticket/v1/ticket.proto"], &["."])?;
+    tonic_prost_build::configure().build_server(true).build_client(true).compile_with_config(
+        config,
+        &["enneo/ticket/v1/ticket.proto"],
+        &["."],
+    )?;
     println!("cargo:rerun-if-changed=enneo");
     Ok(())
 }

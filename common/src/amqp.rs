@@ -91,9 +91,7 @@ impl Topology {
             )
             .await?;
         let dlx = self.dead_letter_exchange();
-        channel
-            .queue_declare(queue.into(), durable, self.queue_arguments(Some(&dlx)))
-            .await?;
+        channel.queue_declare(queue.into(), durable, self.queue_arguments(Some(&dlx))).await?;
         for key in routing_keys {
             channel
                 .queue_bind(

@@ -134,9 +134,8 @@ impl<H: Handler> Consumer<H> {
             Ok(true) => Outcome::Done,
             Ok(false) => Outcome::Duplicate,
             Err(err) => {
-                let transient = err
-                    .downcast_ref::<sqlx::Error>()
-                    .is_some_and(crate::db::is_transient);
+                let transient =
+                    err.downcast_ref::<sqlx::Error>().is_some_and(crate::db::is_transient);
                 tracing::warn!(error = %err, event_id = %event.event_id, transient, "event handling failed");
                 if transient { Outcome::Retry } else { Outcome::DeadLetter }
             }

@@ -54,17 +54,17 @@ pub async fn bootstrap(admin_url: &str, service_url: &SecretString, schema: &str
             .fetch_one(&mut conn)
             .await?;
     if !role_exists {
-        let sql = quoted(&mut conn, "CREATE ROLE %I LOGIN PASSWORD %L", &[&role, &password]).await?;
+        let sql =
+            quoted(&mut conn, "CREATE ROLE %I LOGIN PASSWORD %L", &[&role, &password]).await?;
         // 42710: created meanwhile by a parallel bootstrap; 23505: same race, caught later.
         tolerate(sqlx::query(AssertSqlSafe(sql)).execute(&mut conn).await, &["42710", "23505"])?;
     }
     conn.close().await?;
 
     let mut conn = PgConnection::connect_with(&admin.database(&database)).await?;
-    for template in [
-        "CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I",
-        "REVOKE ALL ON SCHEMA public FROM %I",
-    ] {
+    for template in
+        ["CREATE SCHEMA IF NOT EXISTS %I AUTHORIZATION %I", "REVOKE ALL ON SCHEMA public FROM %I"]
+    {
         let args: &[&str] =
             if template.starts_with("CREATE") { &[schema, &role] } else { &[&role] };
         let sql = quoted(&mut conn, template, args).await?;
@@ -115,15 +115,15 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(byte) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(byte);
-                i += 3;
-                continue;
-            }
+        // Work on bytes: slicing the str could split a multi-byte character.
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        if let (b'%', Some(Ok(byte))) = (bytes[i], hex.map(|h| u8::from_str_radix(h, 16))) {
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
         }
-        out.push(bytes[i]);
-        i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
 }
@@ -150,5 +150,6 @@ mod tests {
         assert_eq!(password_of("postgres://u:p%40ss@h:5432/db"), "p@ss");
         assert_eq!(password_of("postgres://u@h/db"), "");
         assert_eq!(password_of("postgres://h/db"), "");
+        assert_eq!(password_of("postgres://u:%é%4@h/db"), "%é%4");
     }
 }

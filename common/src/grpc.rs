@@ -35,7 +35,8 @@ pub async fn serve(
 }
 
 /// The gRPC health service; the overall status ("") reports SERVING while the process runs.
-pub fn health() -> tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health> {
+pub fn health()
+-> tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health> {
     let (_reporter, service) = tonic_health::server::health_reporter();
     service
 }

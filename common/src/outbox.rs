@@ -6,14 +6,15 @@
 //! The owning service creates `<schema>.outbox` in its migrations:
 //! `id bigserial, event_id uuid, event_type text, routing_key text, aggregate_id text,
 //!  aggregate_version bigint, actor text, payload jsonb, traceparent text,
-//!  occurred_at timestamptz, published_at timestamptz`.
+//!  occurred_at timestamptz, published_at timestamptz, attempts integer default 0,
+//!  available_at timestamptz default now()`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::Confirmation;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
 use lapin::{BasicProperties, Channel};
 use sqlx::AssertSqlSafe;
@@ -113,7 +114,8 @@ impl Relay {
     pub async fn run(self, shutdown: CancellationToken) {
         let topology = Topology::new(&self.amqp);
         while !shutdown.is_cancelled() {
-            let Some(conn) = amqp::connect_with_retry(&self.amqp.url, "outbox relay", &shutdown).await
+            let Some(conn) =
+                amqp::connect_with_retry(&self.amqp.url, "outbox relay", &shutdown).await
             else {
                 return;
             };
@@ -156,14 +158,15 @@ impl Relay {
         Ok(channel)
     }
 
-    /// Claims up to one batch, publishes it, waits for every confirm, then marks it sent.
-    /// Returns how many rows went out.
+    /// Claims up to one batch, publishes it, waits for every confirm, then marks the
+    /// confirmed rows sent. Returns how many rows went out.
     async fn publish_batch(&self, channel: &Channel, topology: &Topology) -> Result<usize> {
         let mut tx = self.pool.begin().await?;
         let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
             "SELECT id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
              actor, payload, traceparent, occurred_at FROM {}.outbox \
-             WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+             WHERE published_at IS NULL AND available_at <= now() \
+             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
             self.outbox.schema
         )))
         .bind(BATCH)
@@ -187,7 +190,10 @@ impl Relay {
             let body = serde_json::to_vec(&envelope)?;
             let mut headers = FieldTable::default();
             if let Some(tp) = &row.traceparent {
-                headers.insert(ShortString::from("traceparent"), AMQPValue::LongString(tp.as_str().into()));
+                headers.insert(
+                    ShortString::from("traceparent"),
+                    AMQPValue::LongString(tp.as_str().into()),
+                );
             }
             let properties = BasicProperties::default()
                 .with_message_id(row.event_id.to_string().into())
@@ -207,17 +213,19 @@ impl Relay {
             confirms.push(confirm);
         }
         let mut sent = Vec::with_capacity(rows.len());
+        let mut later = Vec::new();
         for (row, confirm) in rows.iter().zip(confirms) {
             match confirm.await? {
-                Confirmation::Ack(returned) => {
-                    if returned.is_some() {
-                        // Accepted by the broker but no queue is bound for it yet.
-                        tracing::debug!(routing_key = %row.routing_key, "event had no subscriber");
-                    }
-                    sent.push(row.id);
+                Confirmation::Ack(None) => sent.push(row.id),
+                Confirmation::Ack(Some(_)) => {
+                    // Unroutable: no queue is bound for it yet (e.g. its consumer has never
+                    // started). Keep it; it goes out once a consumer has declared its queue.
+                    tracing::warn!(routing_key = %row.routing_key, "event unroutable; will retry");
+                    later.push(row.id);
                 }
                 Confirmation::Nack(_) | Confirmation::NotRequested => {
                     tracing::warn!(event_id = %row.event_id, "broker refused event; will retry");
+                    later.push(row.id);
                 }
             }
         }
@@ -226,6 +234,16 @@ impl Relay {
             self.outbox.schema
         )))
         .bind(&sent)
+        .execute(&mut *tx)
+        .await?;
+        // Exponential back-off, 2 s doubling up to 5 minutes.
+        sqlx::query(AssertSqlSafe(format!(
+            "UPDATE {}.outbox SET attempts = attempts + 1, \
+             available_at = now() + least(interval '2 seconds' * power(2, attempts), interval '5 minutes') \
+             WHERE id = ANY($1)",
+            self.outbox.schema
+        )))
+        .bind(&later)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -9,6 +9,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer as _;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
@@ -32,7 +34,9 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name).build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+    if let Some(endpoint) =
+        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty())
+    {
         use opentelemetry_otlp::WithExportConfig as _;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -43,13 +47,21 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard> {
     }
     let provider = builder.build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // RUST_LOG filters log output only: trace context must survive a quiet log level.
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    let registry = tracing_subscriber::registry().with(filter).with(otel);
+    let registry = tracing_subscriber::registry().with(otel.with_filter(LevelFilter::INFO));
     let installed = if json {
-        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true)).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_filter(filter()),
+            )
+            .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer()).try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_filter(filter())).try_init()
     };
     installed.map_err(|e| Error::Telemetry(e.to_string()))?;
     Ok(TelemetryGuard { provider })
@@ -64,9 +76,8 @@ pub fn init_for_tests() {
         let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("tests"));
         let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
         let _ = tracing_subscriber::registry()
-            .with(filter)
-            .with(otel)
-            .with(tracing_subscriber::fmt::layer().with_test_writer())
+            .with(otel.with_filter(LevelFilter::INFO))
+            .with(tracing_subscriber::fmt::layer().with_test_writer().with_filter(filter))
             .try_init();
         // The provider must outlive every span; tests run until the process exits.
         std::mem::forget(provider);

@@ -1,1 +1,140 @@
+//! The Enneo Mind gateway: authenticates every request, translates REST into gRPC calls to
+//! the services, and serves the OpenAPI document of what it exposes.
 
+pub mod auth;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod json;
+pub mod meta;
+pub mod tickets;
+pub mod time;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::routing::get;
+use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+use tonic_health::pb::health_client::HealthClient;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+pub use config::Config;
+use error::{ApiError, StartupError};
+
+/// Shared by every handler; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    jwt_secret: SecretString,
+    ticket: TicketServiceClient<Channel>,
+    services: Vec<(&'static str, Channel)>,
+    docs: docs::Rendered,
+}
+
+impl AppState {
+    pub fn new(config: &Config) -> Result<Self, StartupError> {
+        let channel = enneo_common::grpc::channel;
+        let ticket = channel(&config.ticket_url)?;
+        let services = vec![
+            ("ticket-svc", ticket.clone()),
+            ("agent-svc", channel(&config.agent_url)?),
+            ("quality-svc", channel(&config.quality_url)?),
+            ("settings-svc", channel(&config.settings_url)?),
+        ];
+        Ok(Self {
+            inner: Arc::new(Inner {
+                jwt_secret: config.jwt_secret.clone(),
+                ticket: TicketServiceClient::new(ticket),
+                services,
+                docs: docs::Rendered::default(),
+            }),
+        })
+    }
+
+    pub fn tickets(&self) -> TicketServiceClient<Channel> {
+        self.inner.ticket.clone()
+    }
+
+    pub(crate) fn jwt_secret(&self) -> &SecretString {
+        &self.inner.jwt_secret
+    }
+
+    fn health_clients(&self) -> Vec<(&'static str, HealthClient<Channel>)> {
+        self.inner
+            .services
+            .iter()
+            .map(|(name, ch)| (*name, HealthClient::new(ch.clone())))
+            .collect()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(tickets::routes())
+        .route("/version", get(meta::version))
+        .route("/docs", get(docs::page))
+        .route(
+            "/docs/open-api",
+            get(|State(s): State<AppState>| async move { docs::yaml(&s.inner.docs) }),
+        )
+        .route(
+            "/docs/openapi.json",
+            get(|State(s): State<AppState>| async move { docs::json(&s.inner.docs) }),
+        )
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .nest("/api/mind", api)
+        .route("/health", get(meta::health))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// One span per request, joined to the caller's trace (W3C `traceparent`).
+fn request_span(request: &Request) -> tracing::Span {
+    let request_id =
+        request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let span = tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id);
+    let headers = request.headers();
+    enneo_common::telemetry::set_remote_parent(&span, |key| {
+        headers.get(key).and_then(|v| v.to_str().ok()).map(str::to_owned)
+    });
+    span
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(enneo_common::ErrorCode::NotFound, "no such route")
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    let body = error::ErrorBody {
+        success: false,
+        error: "method not allowed on this route".into(),
+        code: "method_not_allowed".into(),
+    };
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
+}
+
+/// Serves HTTP on `listener` until `shutdown`, then drains in-flight requests.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), StartupError> {
+    let app = router(AppState::new(&config)?);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
+    Ok(())
+}

@@ -1,1 +1,60 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+use enneo_common::auth::{Claims, Role};
+use secrecy::ExposeSecret;
+
+#[derive(Parser)]
+#[command(version, about = "Enneo Mind REST gateway")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Print an access token signed with GATEWAY_JWT_SECRET, for operators and scripts.
+    IssueToken {
+        #[arg(long)]
+        user_id: i64,
+        /// admin or agent.
+        #[arg(long, default_value = "agent")]
+        role: String,
+        #[arg(long, default_value_t = 24)]
+        ttl_hours: i64,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = gateway::Config::from_env()?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::IssueToken { user_id, role, ttl_hours } => {
+            let role =
+                Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin or agent"))?;
+            anyhow::ensure!(ttl_hours > 0, "ttl-hours must be positive");
+            let now = chrono::Utc::now().timestamp();
+            let claims = Claims {
+                user_id,
+                role: role.as_str().into(),
+                iat: now,
+                exp: now + ttl_hours * 3600,
+            };
+            println!(
+                "{}",
+                enneo_common::auth::sign(&claims, config.jwt_secret.expose_secret().as_bytes())
+            );
+            Ok(())
+        }
+        Command::Serve => {
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            runtime.block_on(async {
+                let _telemetry = enneo_common::telemetry::init("gateway")?;
+                let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
+                tracing::info!(addr = %config.http_addr, "serving HTTP");
+                gateway::run(config, listener, enneo_common::shutdown::on_signal()).await?;
+                Ok(())
+            })
+        }
+    }
+}

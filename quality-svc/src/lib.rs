@@ -23,7 +23,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool =
+        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
     let consumer = Consumer {
         pool: pool.clone(),
         schema: SPEC.schema,

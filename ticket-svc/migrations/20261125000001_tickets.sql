@@ -91,9 +91,12 @@ CREATE TABLE ticket.outbox (
     traceparent       text,
     occurred_at       timestamptz NOT NULL,
     published_at      timestamptz,
+    -- Back-off for events the broker could not route yet, so they never block newer ones.
+    attempts          integer     NOT NULL DEFAULT 0,
+    available_at      timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT outbox_event_id_key UNIQUE (event_id)
 );
-CREATE INDEX outbox_unpublished_idx ON ticket.outbox (id) WHERE published_at IS NULL;
+CREATE INDEX outbox_unpublished_idx ON ticket.outbox (available_at, id) WHERE published_at IS NULL;
 
 -- Events this service consumed (the stats projection); a redelivery finds its id here.
 CREATE TABLE ticket.inbox (

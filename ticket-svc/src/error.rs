@@ -44,7 +44,10 @@ impl Error {
             ErrorCode::Unavailable => "database unavailable".to_owned(),
             ErrorCode::Conflict => match self {
                 Self::Database(sqlx::Error::Database(e)) => {
-                    format!("conflicts with existing data ({})", e.constraint().unwrap_or("constraint"))
+                    format!(
+                        "conflicts with existing data ({})",
+                        e.constraint().unwrap_or("constraint")
+                    )
                 }
                 other => other.to_string(),
             },

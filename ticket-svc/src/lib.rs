@@ -33,7 +33,8 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool = enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool =
+        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
     let outbox = Outbox::new(SPEC.schema);
     let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
     let projection = Consumer {

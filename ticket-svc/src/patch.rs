@@ -243,7 +243,10 @@ fn enforce_invariants(
     a: &mut Applied,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    if row.spam_status.as_deref() == Some("manual_spam") && row.status != "closed" {
+    if row.spam_status.as_deref() == Some("manual_spam")
+        && a.changed.contains(&"spamStatus")
+        && row.status != "closed"
+    {
         // Marking spam by hand force-closes the ticket.
         row.status = "closed".into();
         a.changed.push("status");
@@ -330,9 +333,9 @@ fn tag_ids_of(tags: &serde_json::Value) -> Result<Vec<i64>> {
     items
         .iter()
         .map(|tag| {
-            tag.get("id").and_then(serde_json::Value::as_i64).ok_or_else(|| {
-                Error::InvalidArgument("every tag object needs a numeric id".into())
-            })
+            tag.get("id")
+                .and_then(serde_json::Value::as_i64)
+                .ok_or_else(|| Error::InvalidArgument("every tag object needs a numeric id".into()))
         })
         .collect()
 }
@@ -385,6 +388,7 @@ mod tests {
     #[test]
     fn direction_is_immutable_and_enums_are_checked() {
         let mut row = TicketRow::new("email".into(), now());
+        row.id = 1;
         let fields = pb::TicketFields { direction: Some("out".into()), ..Default::default() };
         assert!(matches!(
             apply(&mut row, fields, Mode::Update, &admin(), now()),

@@ -140,7 +140,8 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
     push_where(&mut count, &conditions);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
 
-    let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
+    let mut page =
+        QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
     push_where(&mut page, &conditions);
     // Column and direction come from the tables above; id breaks ties so pages are stable.
     page.push(format!(" ORDER BY {order_column} {direction} NULLS LAST, t.id {direction}"));
@@ -162,9 +163,25 @@ enum Value {
 enum Condition {
     /// Matches nothing or everything regardless of rows (`t.channel = all`).
     Always,
-    Compare { column: &'static str, op: &'static str, value: Value, kind: Kind },
-    In { column: &'static str, negate: bool, values: Vec<Value>, null: bool, kind: Kind },
-    Between { column: &'static str, negate: bool, from: Value, to: Value },
+    Compare {
+        column: &'static str,
+        op: &'static str,
+        value: Value,
+        kind: Kind,
+    },
+    In {
+        column: &'static str,
+        negate: bool,
+        values: Vec<Value>,
+        null: bool,
+        kind: Kind,
+    },
+    Between {
+        column: &'static str,
+        negate: bool,
+        from: Value,
+        to: Value,
+    },
 }
 
 impl Condition {
@@ -189,10 +206,10 @@ impl Condition {
                     )));
                 }
                 let mut values = f.values.clone();
-                if values.is_empty() {
-                    if let Some(value) = &f.value {
-                        values.push(value.clone());
-                    }
+                if values.is_empty()
+                    && let Some(value) = &f.value
+                {
+                    values.push(value.clone());
                 }
                 if f.key == "t.channel" && values.iter().any(|v| v == "all") {
                     return Ok(Self::Always);
@@ -216,11 +233,10 @@ impl Condition {
                 Ok(Self::In { column, negate: comparator == "not in", values: typed, null, kind })
             }
             "=" | "!=" | ">" | "<" | ">=" | "<=" => {
-                let raw = f
-                    .value
-                    .clone()
-                    .or_else(|| f.values.first().cloned())
-                    .ok_or_else(|| Error::InvalidArgument(format!("{} needs a value", f.key)))?;
+                let raw =
+                    f.value.clone().or_else(|| f.values.first().cloned()).ok_or_else(|| {
+                        Error::InvalidArgument(format!("{} needs a value", f.key))
+                    })?;
                 let op = match comparator.as_str() {
                     "=" => "=",
                     "!=" => "<>",
@@ -233,7 +249,9 @@ impl Condition {
                     return Ok(Self::Always);
                 }
                 if kind == Kind::TagId && !matches!(op, "=" | "<>") {
-                    return Err(Error::InvalidArgument("tt.tagId compares with = or != only".into()));
+                    return Err(Error::InvalidArgument(
+                        "tt.tagId compares with = or != only".into(),
+                    ));
                 }
                 if raw == "null" && matches!(op, "=" | "<>") {
                     return Ok(Self::In {
@@ -254,7 +272,10 @@ impl Condition {
                     )));
                 }
                 let (Some(from), Some(to)) = (&f.from, &f.to) else {
-                    return Err(Error::InvalidArgument(format!("{} between needs from and to", f.key)));
+                    return Err(Error::InvalidArgument(format!(
+                        "{} between needs from and to",
+                        f.key
+                    )));
                 };
                 Ok(Self::Between {
                     column,
@@ -344,13 +365,22 @@ fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
 fn push_array(q: &mut QueryBuilder<Postgres>, values: &[Value]) {
     match values.first() {
         Some(Value::Int(_)) => q.push_bind(
-            values.iter().filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None }).collect::<Vec<_>>(),
+            values
+                .iter()
+                .filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None })
+                .collect::<Vec<_>>(),
         ),
         Some(Value::Bool(_)) => q.push_bind(
-            values.iter().filter_map(|v| if let Value::Bool(b) = v { Some(*b) } else { None }).collect::<Vec<_>>(),
+            values
+                .iter()
+                .filter_map(|v| if let Value::Bool(b) = v { Some(*b) } else { None })
+                .collect::<Vec<_>>(),
         ),
         _ => q.push_bind(
-            values.iter().filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None }).collect::<Vec<_>>(),
+            values
+                .iter()
+                .filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None })
+                .collect::<Vec<_>>(),
         ),
     };
 }

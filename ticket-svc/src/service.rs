@@ -36,7 +36,11 @@ fn is_external_id_race(err: &Error) -> bool {
 }
 
 impl Tickets {
-    async fn create(&self, caller: &Caller, req: pb::CreateTicketRequest) -> Result<pb::CreateTicketResponse> {
+    async fn create(
+        &self,
+        caller: &Caller,
+        req: pb::CreateTicketRequest,
+    ) -> Result<pb::CreateTicketResponse> {
         require(caller, permission::CREATE_TICKETS)?;
         if let Some(process) = &req.process {
             check_enum("process", process, model::PROCESS_MODES)?;
@@ -44,7 +48,9 @@ impl Tickets {
         let fields = req.fields.unwrap_or_default();
         match self.create_once(caller, fields.clone(), req.process.clone()).await {
             // Two creates with one new externalTicketId raced; the loser updates the winner.
-            Err(err) if is_external_id_race(&err) => self.create_once(caller, fields, req.process).await,
+            Err(err) if is_external_id_race(&err) => {
+                self.create_once(caller, fields, req.process).await
+            }
             other => other,
         }
     }
@@ -98,13 +104,13 @@ impl Tickets {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, req.id, true).await?;
-        if let Some(expected) = req.expected_version {
-            if expected != row.version {
-                return Err(Error::Conflict(format!(
-                    "ticket {} is at version {}, not {expected}; reload and retry",
-                    row.id, row.version
-                )));
-            }
+        if let Some(expected) = req.expected_version
+            && expected != row.version
+        {
+            return Err(Error::Conflict(format!(
+                "ticket {} is at version {}, not {expected}; reload and retry",
+                row.id, row.version
+            )));
         }
         let applied =
             patch::apply(&mut row, req.fields.unwrap_or_default(), Mode::Update, caller, now)?;

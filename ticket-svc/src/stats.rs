@@ -59,10 +59,9 @@ pub async fn read(pool: &PgPool) -> Result<pb::GetTicketStatsResponse> {
             rows.into_iter().map(|(key, count)| pb::Count { key, count }).collect::<Vec<_>>(),
         )
     };
-    let by_status = counts(
-        "SELECT status, count(*) FROM ticket.stats_ticket GROUP BY status ORDER BY status",
-    )
-    .await?;
+    let by_status =
+        counts("SELECT status, count(*) FROM ticket.stats_ticket GROUP BY status ORDER BY status")
+            .await?;
     let by_channel = counts(
         "SELECT channel, count(*) FROM ticket.stats_ticket WHERE status = 'open' \
          GROUP BY channel ORDER BY channel",

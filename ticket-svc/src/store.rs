@@ -87,10 +87,7 @@ pub async fn update(conn: &mut PgConnection, row: &TicketRow) -> Result<TicketRo
         placeholders(1),
         COLUMN_COUNT + 1
     );
-    Ok(bind_row(sqlx::query_as(sqlx::AssertSqlSafe(sql)), row)
-        .bind(row.id)
-        .fetch_one(conn)
-        .await?)
+    Ok(bind_row(sqlx::query_as(sqlx::AssertSqlSafe(sql)), row).bind(row.id).fetch_one(conn).await?)
 }
 
 /// Loads one ticket; `for_update` locks it for the rest of the transaction.

@@ -1,0 +1,56 @@
+//! Authentication: `Authorization: Bearer <JWT>` or the `connect.sid` cookie holding the same
+//! JWT. The established [`Caller`] travels to the services, which check permissions.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use enneo_common::auth::{self, Caller, Role, TokenError};
+use secrecy::ExposeSecret;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+pub const SESSION_COOKIE: &str = "connect.sid";
+
+/// The authenticated caller of a request.
+pub struct Auth(pub Caller);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer(parts).or_else(|| cookie(parts, SESSION_COOKIE)).ok_or_else(|| {
+            ApiError::unauthenticated(
+                "authentication required: send a Bearer token or the connect.sid cookie",
+            )
+        })?;
+        let now = chrono::Utc::now().timestamp();
+        let claims = auth::verify(&token, state.jwt_secret().expose_secret().as_bytes(), now)
+            .map_err(|err| match err {
+                TokenError::Expired => ApiError::unauthenticated("token has expired"),
+                _ => ApiError::unauthenticated("token is invalid"),
+            })?;
+        let role = Role::parse(&claims.role).ok_or_else(|| {
+            ApiError::forbidden(format!("role {:?} grants no access", claims.role))
+        })?;
+        Ok(Self(Caller::from_role(claims.user_id, role)))
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    let value = parts.headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+fn cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+}

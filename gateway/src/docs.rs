@@ -1,0 +1,109 @@
+//! The OpenAPI 3.1 document, generated from the handlers and schemas, and the docs page.
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+use crate::tickets::{self, docs::TicketWrite, view};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Enneo Mind API",
+        description = "Tickets, AI agents, quality checks and settings of an AI-first customer-service desk.",
+        license(name = "Apache-2.0")
+    ),
+    paths(
+        tickets::create_ticket,
+        tickets::bulk_update_tickets,
+        tickets::search_tickets,
+        tickets::ticket_stats,
+        tickets::get_ticket,
+        tickets::update_ticket,
+        crate::meta::version,
+        crate::meta::health,
+    ),
+    components(schemas(
+        ErrorBody,
+        TicketWrite,
+        view::TicketView,
+        view::ReplyRecipients,
+        tickets::TicketEnvelope,
+        tickets::UpdatedTicket,
+        tickets::BulkResponse,
+        tickets::BulkResult,
+        tickets::SearchBody,
+        tickets::FilterBody,
+        tickets::SearchResponse,
+        tickets::StatsResponse,
+        crate::meta::Version,
+        crate::meta::Health,
+    )),
+    modifiers(&Security),
+    security(("bearerAuth" = []), ("cookieAuth" = [])),
+    tags((name = "ticket", description = "Tickets from e-mail, chat, phone, letter and portal"),
+         (name = "meta", description = "Version and health")),
+)]
+pub struct ApiDoc;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearerAuth",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build(),
+            ),
+        );
+        components.add_security_scheme(
+            "cookieAuth",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::auth::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Both renderings, made once at start-up.
+#[derive(Clone)]
+pub struct Rendered {
+    pub yaml: String,
+    pub json: String,
+}
+
+impl Default for Rendered {
+    fn default() -> Self {
+        let doc = ApiDoc::openapi();
+        Self {
+            yaml: doc.to_yaml().expect("the OpenAPI document renders as YAML"),
+            json: doc.to_pretty_json().expect("the OpenAPI document renders as JSON"),
+        }
+    }
+}
+
+pub fn yaml(doc: &Rendered) -> Response {
+    ([(CONTENT_TYPE, "application/yaml")], doc.yaml.clone()).into_response()
+}
+
+pub fn json(doc: &Rendered) -> Response {
+    ([(CONTENT_TYPE, "application/json")], doc.json.clone()).into_response()
+}
+
+pub async fn page() -> Html<&'static str> {
+    Html(
+        r#"<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Enneo Mind API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body>
+<script id="api-reference" data-url="/api/mind/docs/openapi.json"></script>
+<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+<noscript>The interactive reference needs JavaScript; the document itself is at
+<a href="/api/mind/docs/open-api">/api/mind/docs/open-api</a> (YAML) and
+<a href="/api/mind/docs/openapi.json">/api/mind/docs/openapi.json</a>.</noscript>
+</body>
+</html>"#,
+    )
+}

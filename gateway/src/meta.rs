@@ -1,0 +1,65 @@
+//! `GET /api/mind/version` and `GET /health`.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_check_response::ServingStatus;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::ErrorBody;
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Version {
+    success: bool,
+    version: &'static str,
+    commit: &'static str,
+    build_date: &'static str,
+}
+
+/// Version of this build.
+#[utoipa::path(get, path = "/api/mind/version", tag = "meta",
+    responses((status = 200, body = Version), (status = 401, body = ErrorBody)))]
+pub async fn version(_auth: Auth) -> Json<Version> {
+    Json(Version {
+        success: true,
+        version: env!("CARGO_PKG_VERSION"),
+        commit: env!("ENNEO_GIT_COMMIT"),
+        build_date: env!("ENNEO_BUILD_DATE"),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` when every service serves, else `degraded`.
+    status: &'static str,
+    /// Per service: `serving`, `not_serving` or `unreachable`.
+    services: std::collections::BTreeMap<&'static str, &'static str>,
+}
+
+/// Health of the gateway and every service behind it (public).
+#[utoipa::path(get, path = "/health", tag = "meta", security(()),
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let checks = state.health_clients().into_iter().map(|(name, mut client)| async move {
+        let mut request = tonic::Request::new(HealthCheckRequest { service: String::new() });
+        request.set_timeout(Duration::from_secs(2));
+        let status = match client.check(request).await {
+            Ok(r) if r.get_ref().status == ServingStatus::Serving as i32 => "serving",
+            Ok(_) => "not_serving",
+            Err(_) => "unreachable",
+        };
+        (name, status)
+    });
+    let services: std::collections::BTreeMap<_, _> =
+        futures_util::future::join_all(checks).await.into_iter().collect();
+    let healthy = services.values().all(|s| *s == "serving");
+    let code = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(Health { status: if healthy { "ok" } else { "degraded" }, services }))
+}

@@ -1,0 +1,462 @@
+//! `/ticket` routes: REST in the contract's shapes, translated to `enneo.ticket.v1` calls.
+
+pub mod docs;
+pub mod input;
+pub mod view;
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::{ETAG, IF_MATCH};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use enneo_common::grpc::request;
+use enneo_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::{JsonBody, PathId, QueryParams};
+use docs::TicketWrite;
+use view::{TicketView, ViewOptions};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/ticket", post(create_ticket).patch(bulk_update_tickets))
+        .route("/ticket/search", post(search_tickets))
+        .route("/ticket/stats", get(ticket_stats))
+        .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket))
+}
+
+/// The most items one bulk update may carry.
+pub const MAX_BULK_ITEMS: usize = 500;
+
+/// A ticket at top level plus `success` (GET and POST), as the contract returns it.
+#[derive(Serialize, ToSchema)]
+pub struct TicketEnvelope {
+    success: bool,
+    #[serde(flatten)]
+    ticket: TicketView,
+}
+
+/// `PATCH /ticket/{ticketId}` nests the ticket.
+#[derive(Serialize, ToSchema)]
+pub struct UpdatedTicket {
+    success: bool,
+    ticket: TicketView,
+}
+
+/// `ETag: "<version>"`: send it back in `If-Match` to update only what you read.
+fn with_etag(body: impl IntoResponse, version: i64) -> Response {
+    let mut response = body.into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("\"{version}\"")) {
+        response.headers_mut().insert(ETAG, value);
+    }
+    response
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct CreateParams {
+    /// `realtime`, `batch` or `false`: when the AI pipeline runs.
+    process: Option<String>,
+}
+
+/// Create a ticket.
+///
+/// Only `channel` is required. Defaults: direction `in`, status `open`, priority `low`,
+/// interface `internal`, aiSupportLevel `unprocessed`, createdAt now. An existing
+/// `externalTicketId` updates that ticket instead of creating a duplicate.
+#[utoipa::path(post, path = "/api/mind/ticket", tag = "ticket", params(CreateParams),
+    request_body = TicketWrite,
+    responses((status = 200, description = "The created (or matched) ticket", body = TicketEnvelope),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    QueryParams(params): QueryParams<CreateParams>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    let written = input::read(&body, true)?;
+    let process = params.process.or(written.process);
+    let created = state
+        .tickets()
+        .create_ticket(request(
+            pb::CreateTicketRequest { fields: Some(written.fields), process },
+            &caller,
+        ))
+        .await?
+        .into_inner();
+    let ticket = created.ticket.ok_or_else(missing_ticket)?;
+    let version = ticket.version;
+    let body =
+        TicketEnvelope { success: true, ticket: TicketView::new(ticket, ViewOptions::default()) };
+    Ok(with_etag(Json(body), version))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct GetParams {
+    /// Return the whole stored customer instead of `{tagIds, tags}`.
+    include_customer: Option<bool>,
+    /// Include the opaque source payload `rawData`.
+    include_raw_data: Option<bool>,
+    /// Counts as a human opening the ticket (presence); accepted, presence comes later.
+    viewing: Option<bool>,
+    /// Wipe and re-run the AI pipeline; not served yet, so `true` is refused.
+    refresh: Option<bool>,
+}
+
+/// Get a ticket.
+#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
+    params(("ticketId" = i64, Path), GetParams),
+    responses((status = 200, description = "The ticket, fields at top level", body = TicketEnvelope,
+            headers(("ETag" = String, description = "Version for If-Match"))),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    QueryParams(params): QueryParams<GetParams>,
+) -> Result<Response, ApiError> {
+    if params.refresh == Some(true) {
+        return Err(ApiError::bad_request("refresh=true is not supported yet"));
+    }
+    let _ = params.viewing;
+    let ticket = state
+        .tickets()
+        .get_ticket(request(pb::GetTicketRequest { id }, &caller))
+        .await?
+        .into_inner()
+        .ticket
+        .ok_or_else(missing_ticket)?;
+    let options = ViewOptions {
+        include_customer: params.include_customer.unwrap_or(false),
+        include_raw_data: params.include_raw_data.unwrap_or(false),
+    };
+    let version = ticket.version;
+    Ok(with_etag(
+        Json(TicketEnvelope { success: true, ticket: TicketView::new(ticket, options) }),
+        version,
+    ))
+}
+
+/// Update a ticket.
+///
+/// Agents may write status, priority, agentId, assignedAgentIds, dueBy, firstResponseDueBy,
+/// tagIds, contractId, customerId, customerLegitimation, aiSupportLevel and spamStatus; other
+/// fields need `updateTechnicalTicketFields`. `pending` needs a future `dueBy`; `direction`
+/// cannot change; `manual_spam` closes the ticket. With `If-Match: "<version>"` (from the
+/// `ETag`) a ticket changed meanwhile answers 409 and nothing is written.
+#[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
+    params(("ticketId" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    request_body = TicketWrite,
+    responses((status = 200, body = UpdatedTicket),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Response, ApiError> {
+    if let Some(body_id) = body.get("id").filter(|v| !v.is_null())
+        && body_id.as_i64() != Some(id)
+    {
+        return Err(ApiError::bad_request("the body's id differs from the path's"));
+    }
+    let written = input::read(&body, false)?;
+    let expected_version = if_match(&headers)?;
+    let ticket = state
+        .tickets()
+        .update_ticket(request(
+            pb::UpdateTicketRequest { id, fields: Some(written.fields), expected_version },
+            &caller,
+        ))
+        .await?
+        .into_inner()
+        .ticket
+        .ok_or_else(missing_ticket)?;
+    let version = ticket.version;
+    let body =
+        UpdatedTicket { success: true, ticket: TicketView::new(ticket, ViewOptions::default()) };
+    Ok(with_etag(Json(body), version))
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(value) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::bad_request("If-Match must be an ETag this API returned, e.g. \"3\"")
+        })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BulkResult {
+    id: Option<i64>,
+    success: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// `success` is true when every item applied; `results` says how each one went, in order.
+#[derive(Serialize, ToSchema)]
+pub struct BulkResponse {
+    success: bool,
+    results: Vec<BulkResult>,
+}
+
+/// Update a few tickets at once.
+///
+/// A JSON array of partial tickets, each with its `id`. Every item is validated and applied on
+/// its own: one bad item never blocks the others. Read-only fields sent back (as the
+/// contract's sample does) are ignored.
+#[utoipa::path(patch, path = "/api/mind/ticket", tag = "ticket",
+    request_body(content = Vec<TicketWrite>, description = "Partial tickets, each with `id`"),
+    responses((status = 200, body = BulkResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn bulk_update_tickets(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<BulkResponse>, ApiError> {
+    let Value::Array(items) = body else {
+        return Err(ApiError::bad_request("the body must be a JSON array of tickets"));
+    };
+    if items.len() > MAX_BULK_ITEMS {
+        return Err(ApiError::bad_request(format!("at most {MAX_BULK_ITEMS} tickets per request")));
+    }
+    // Parse every item first; only the valid ones travel to ticket-svc.
+    let mut results: Vec<Option<BulkResult>> = Vec::with_capacity(items.len());
+    let mut valid = Vec::new();
+    for item in &items {
+        let id = item.get("id").and_then(Value::as_i64).filter(|id| *id > 0);
+        let parsed = match id {
+            None => Err(ApiError::bad_request("each item needs a positive integer id")),
+            Some(id) => input::read(item, false).map(|w| (id, w)),
+        };
+        match parsed {
+            Ok((id, written)) => {
+                valid.push(pb::UpdateTicketRequest {
+                    id,
+                    fields: Some(written.fields),
+                    expected_version: None,
+                });
+                results.push(None);
+            }
+            Err(err) => results.push(Some(BulkResult {
+                id,
+                success: false,
+                code: Some(err.code.as_str().into()),
+                error: Some(err.message),
+            })),
+        }
+    }
+    let mut applied = if valid.is_empty() {
+        Vec::new()
+    } else {
+        state
+            .tickets()
+            .bulk_update_tickets(request(pb::BulkUpdateTicketsRequest { items: valid }, &caller))
+            .await?
+            .into_inner()
+            .results
+    }
+    .into_iter();
+    let results: Vec<BulkResult> = results
+        .into_iter()
+        .map(|slot| {
+            slot.unwrap_or_else(|| {
+                let r = applied.next().unwrap_or_default();
+                BulkResult {
+                    id: Some(r.id),
+                    success: r.success,
+                    code: (!r.success).then_some(r.code),
+                    error: (!r.success).then_some(r.error),
+                }
+            })
+        })
+        .collect();
+    let success = results.iter().all(|r| r.success);
+    Ok(Json(BulkResponse { success, results }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchBody {
+    /// Default 100, at most 500.
+    limit: Option<i64>,
+    offset: Option<i64>,
+    /// Default `t.id`; one of the sortable keys of the contract (§10), else 400.
+    order_by_field: Option<String>,
+    /// `asc` or `desc` (default).
+    order_by_direction: Option<String>,
+    #[serde(default)]
+    filters: Vec<FilterBody>,
+    /// `all` (default). `skills` (the routing view) arrives with routing.
+    ticket_scope: Option<String>,
+}
+
+/// `{key, comparator, value | values | from+to}`. `"null"` in `values` matches NULL.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    #[schema(example = "t.status")]
+    key: String,
+    /// `in`, `not in`, `=`, `!=`, `>`, `<`, `>=`, `<=`, `between`, `not between`.
+    #[schema(example = "in")]
+    comparator: String,
+    #[schema(value_type = Option<Object>)]
+    value: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    values: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>)]
+    from: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    to: Option<Value>,
+}
+
+/// A filter value as the service's text form; the service types it by key.
+fn scalar(value: &Value) -> Result<String, ApiError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Ok("null".into()),
+        _ => Err(ApiError::bad_request("filter values must be strings, numbers, booleans or null")),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchResponse {
+    success: bool,
+    /// Compact rows: no body, bodyPlain, bodyClean, attachments, template, workitem;
+    /// `customer` is `{tagIds, tags}`.
+    #[schema(value_type = Vec<TicketView>)]
+    tickets: Vec<Value>,
+    total: i64,
+    offset: i64,
+    limit: i64,
+}
+
+/// Get a list of tickets.
+#[utoipa::path(post, path = "/api/mind/ticket/search", tag = "ticket", request_body = SearchBody,
+    responses((status = 200, body = SearchResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn search_tickets(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    match body.ticket_scope.as_deref() {
+        None | Some("all") => {}
+        Some("skills") => {
+            return Err(ApiError::bad_request("ticketScope skills is not supported yet"));
+        }
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "ticketScope must be all or skills, got {other:?}"
+            )));
+        }
+    }
+    let limit = body.limit.unwrap_or(0);
+    if body.limit.is_some() && limit < 1 {
+        return Err(ApiError::bad_request("limit must be at least 1"));
+    }
+    let mut filters = Vec::with_capacity(body.filters.len());
+    for f in body.filters {
+        filters.push(pb::Filter {
+            key: f.key,
+            comparator: f.comparator,
+            values: f.values.unwrap_or_default().iter().map(scalar).collect::<Result<_, _>>()?,
+            value: f.value.as_ref().map(scalar).transpose()?,
+            from: f.from.as_ref().map(scalar).transpose()?,
+            to: f.to.as_ref().map(scalar).transpose()?,
+        });
+    }
+    let page = state
+        .tickets()
+        .search_tickets(request(
+            pb::SearchTicketsRequest {
+                limit,
+                offset: body.offset.unwrap_or(0),
+                order_by_field: body.order_by_field.unwrap_or_default(),
+                order_by_direction: body.order_by_direction.unwrap_or_default(),
+                filters,
+            },
+            &caller,
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(SearchResponse {
+        success: true,
+        tickets: page.tickets.into_iter().map(TicketView::compact).collect(),
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+    }))
+}
+
+/// Counts of the event-fed read model.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StatsResponse {
+    success: bool,
+    /// Open tickets.
+    total: i64,
+    by_status: BTreeMap<String, i64>,
+    /// Open tickets per channel.
+    by_channel: BTreeMap<String, i64>,
+    /// Open tickets per priority.
+    by_priority: BTreeMap<String, i64>,
+}
+
+/// Get ticket stats.
+///
+/// Served from a read model that ticket events keep up to date, so a change shows here a
+/// moment after it is made.
+#[utoipa::path(get, path = "/api/mind/ticket/stats", tag = "ticket",
+    responses((status = 200, body = StatsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn ticket_stats(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<StatsResponse>, ApiError> {
+    let stats = state
+        .tickets()
+        .get_ticket_stats(request(pb::GetTicketStatsRequest {}, &caller))
+        .await?
+        .into_inner();
+    let map = |counts: Vec<pb::Count>| counts.into_iter().map(|c| (c.key, c.count)).collect();
+    Ok(Json(StatsResponse {
+        success: true,
+        total: stats.total,
+        by_status: map(stats.by_status),
+        by_channel: map(stats.by_channel),
+        by_priority: map(stats.by_priority),
+    }))
+}
+
+fn missing_ticket() -> ApiError {
+    tracing::error!("ticket-svc answered without a ticket");
+    ApiError::new(enneo_common::ErrorCode::Internal, "internal error")
+}

@@ -1,0 +1,188 @@
+use std::time::Duration;
+
+use lapin::BasicProperties;
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::harness::{Options, Stack, Switch, amqp_url};
+
+async fn events_of(stack: &Stack, ticket: i64) -> Vec<(Uuid, String)> {
+    let mut db = stack.db().await;
+    sqlx::query_as("SELECT event_id, event_type FROM quality.ticket_event WHERE ticket_id = $1 ORDER BY aggregate_version")
+        .bind(ticket)
+        .fetch_all(&mut db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_ticket_event_reaches_quality_exactly_once_even_when_redelivered() {
+    let stack = Stack::start().await;
+    let id = stack.create(json!({"channel": "email"})).await["id"].as_i64().unwrap();
+    let events = stack
+        .eventually("TicketCreated in quality-svc", || async {
+            let events = events_of(&stack, id).await;
+            (!events.is_empty()).then_some(events)
+        })
+        .await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].1, "TicketCreated");
+
+    // Deliver the very same message again, as a broker does after a lost ack.
+    let mut db = stack.db().await;
+    let (payload, version, occurred_at): (Value, i64, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as(
+            "SELECT payload, aggregate_version, occurred_at FROM ticket.outbox WHERE event_id = $1",
+        )
+        .bind(events[0].0)
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    let envelope = enneo_common::amqp::Envelope {
+        event_id: events[0].0,
+        event_type: "TicketCreated".into(),
+        occurred_at,
+        aggregate_id: id.to_string(),
+        aggregate_version: version,
+        actor: "1".into(),
+        payload,
+    };
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    channel.confirm_select(ConfirmSelectOptions::default()).await.unwrap();
+    channel
+        .basic_publish(
+            format!("{}enneo.events", stack.prefix).as_str().into(),
+            "ticket.TicketCreated".into(),
+            BasicPublishOptions::default(),
+            &serde_json::to_vec(&envelope).unwrap(),
+            BasicProperties::default(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    // A later event proves the duplicate was consumed (the queue is ordered) …
+    stack
+        .admin(Method::PATCH, &format!("/ticket/{id}"))
+        .json(&json!({"priority": "high"}))
+        .send()
+        .await
+        .unwrap();
+    let events = stack
+        .eventually("TicketUpdated in quality-svc", || async {
+            let events = events_of(&stack, id).await;
+            (events.len() >= 2).then_some(events)
+        })
+        .await;
+    // … and changed nothing.
+    let types: Vec<&str> = events.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(types, vec!["TicketCreated", "TicketUpdated"]);
+    let inbox: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM quality.inbox").fetch_one(&mut db).await.unwrap();
+    assert_eq!(inbox, 2);
+}
+
+#[tokio::test]
+async fn stats_follow_creates_and_status_changes() {
+    let stack = Stack::start().await;
+    let a =
+        stack.create(json!({"channel": "email", "priority": "high"})).await["id"].as_i64().unwrap();
+    stack.create(json!({"channel": "chat"})).await;
+    let stats = |expected_total: i64| {
+        let stack = &stack;
+        async move {
+            let body: Value = stack
+                .admin(Method::GET, "/ticket/stats")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (body["total"] == expected_total).then_some(body)
+        }
+    };
+    let body = stack.eventually("two open tickets", || stats(2)).await;
+    assert_eq!(body["byChannel"], json!({"chat": 1, "email": 1}));
+    assert_eq!(body["byPriority"], json!({"high": 1, "low": 1}));
+
+    stack
+        .admin(Method::PATCH, &format!("/ticket/{a}"))
+        .json(&json!({"status": "closed"}))
+        .send()
+        .await
+        .unwrap();
+    let body = stack.eventually("one open ticket", || stats(1)).await;
+    assert_eq!(body["byStatus"], json!({"closed": 1, "open": 1}));
+    assert_eq!(body["byChannel"], json!({"chat": 1}));
+
+    let forbidden = stack.http.get(stack.url("/api/mind/ticket/stats")).send().await.unwrap();
+    assert_eq!(forbidden.status(), 401);
+}
+
+#[tokio::test]
+async fn events_wait_in_the_outbox_while_rabbitmq_is_unreachable() {
+    let switch = Switch::start(false).await;
+    let stack = Stack::start_with(Options { ticket_amqp_url: Some(switch.url.clone()) }).await;
+    let id = stack.create(json!({"channel": "email"})).await["id"].as_i64().unwrap();
+    stack
+        .admin(Method::PATCH, &format!("/ticket/{id}"))
+        .json(&json!({"priority": "urgent"}))
+        .send()
+        .await
+        .unwrap();
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut db = stack.db().await;
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, 2, "both events wait while the broker is unreachable");
+    assert!(events_of(&stack, id).await.is_empty());
+
+    switch.open();
+    let events = stack
+        .eventually("the waiting events after the broker came back", || async {
+            let events = events_of(&stack, id).await;
+            (events.len() == 2).then_some(events)
+        })
+        .await;
+    assert_eq!(events[0].1, "TicketCreated");
+    assert_eq!(events[1].1, "TicketUpdated");
+    let waiting: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    assert_eq!(waiting, 0);
+}
+
+#[tokio::test]
+async fn the_callers_trace_travels_into_the_event() {
+    let stack = Stack::start().await;
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let response = stack
+        .admin(Method::POST, "/ticket")
+        .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
+        .json(&json!({"channel": "email"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().contains_key("x-request-id"));
+    let mut db = stack.db().await;
+    let traceparent: Option<String> =
+        sqlx::query_scalar("SELECT traceparent FROM ticket.outbox LIMIT 1")
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+    let traceparent = traceparent.expect("the event carries a traceparent");
+    assert_eq!(traceparent.split('-').nth(1), Some(trace_id), "{traceparent}");
+}

@@ -1,0 +1,296 @@
+//! A whole system per test: the four services and the gateway started in-process on port 0,
+//! against the real PostgreSQL (a fresh database per test) and the real RabbitMQ (exchanges and
+//! queues under a per-test prefix), so tests run in parallel without seeing each other.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use enneo_common::auth::{Claims, sign};
+use enneo_common::config::{AmqpConfig, ServiceConfig, ServiceSpec};
+use lapin::options::QueueDeclareOptions;
+use lapin::types::FieldTable;
+use secrecy::SecretString;
+use serde_json::Value;
+use sqlx::Connection as _;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
+
+pub fn admin_url() -> String {
+    std::env::var("ENNEO_TEST_ADMIN_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub fn amqp_url() -> String {
+    std::env::var("ENNEO_TEST_AMQP_URL")
+        .unwrap_or_else(|_| enneo_common::config::DEFAULT_AMQP_URL.into())
+}
+
+/// Where the services' own roles reach PostgreSQL (the admin URL's host and port).
+fn pg_host_port() -> String {
+    let url = admin_url();
+    let after_at = url.rsplit_once('@').map(|(_, rest)| rest).unwrap_or("127.0.0.1:5432/");
+    after_at.split('/').next().unwrap_or("127.0.0.1:5432").to_owned()
+}
+
+#[derive(Default)]
+pub struct Options {
+    /// ticket-svc's broker URL, e.g. through a [`Switch`]; the others use the real one.
+    pub ticket_amqp_url: Option<String>,
+}
+
+pub struct Stack {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub admin_token: String,
+    pub agent_token: String,
+    pub database: String,
+    pub prefix: String,
+    shutdown: CancellationToken,
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        Self::start_with(Options::default()).await
+    }
+
+    pub async fn start_with(options: Options) -> Self {
+        let ticket_broker_cut = options.ticket_amqp_url.is_some();
+        enneo_common::telemetry::init_for_tests();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let database = format!("enneo_t_{id}");
+        let prefix = format!("t_{id}.");
+        let shutdown = CancellationToken::new();
+
+        let ticket = start_service(
+            &ticket_svc::SPEC,
+            &ticket_svc::MIGRATOR,
+            &database,
+            &prefix,
+            options.ticket_amqp_url.clone(),
+            &shutdown,
+            ticket_svc::run,
+        )
+        .await;
+        let agent = start_service(
+            &agent_svc::SPEC,
+            &agent_svc::MIGRATOR,
+            &database,
+            &prefix,
+            None,
+            &shutdown,
+            agent_svc::run,
+        )
+        .await;
+        let quality = start_service(
+            &quality_svc::SPEC,
+            &quality_svc::MIGRATOR,
+            &database,
+            &prefix,
+            None,
+            &shutdown,
+            quality_svc::run,
+        )
+        .await;
+        let settings = start_service(
+            &settings_svc::SPEC,
+            &settings_svc::MIGRATOR,
+            &database,
+            &prefix,
+            None,
+            &shutdown,
+            settings_svc::run,
+        )
+        .await;
+
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let config = gateway::Config {
+            http_addr: addr,
+            jwt_secret: SecretString::from(JWT_SECRET),
+            ticket_url: format!("http://{ticket}"),
+            agent_url: format!("http://{agent}"),
+            quality_url: format!("http://{quality}"),
+            settings_url: format!("http://{settings}"),
+        };
+        tokio::spawn(gateway::run(config, listener, shutdown.child_token()));
+
+        let stack = Self {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin_token: token(1, "admin", 3600),
+            agent_token: token(2, "agent", 3600),
+            database,
+            prefix,
+            shutdown,
+        };
+        // Events published before a consumer's queue exists would have nowhere to go.
+        stack.wait_for_queue("quality-svc.ticket-events").await;
+        if !ticket_broker_cut {
+            stack.wait_for_queue("ticket-svc.stats").await;
+        }
+        stack
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A request to `/api/mind{path}` as the administrator.
+    pub fn admin(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/api/mind{path}")))
+            .bearer_auth(&self.admin_token)
+    }
+
+    pub fn agent(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(&format!("/api/mind{path}")))
+            .bearer_auth(&self.agent_token)
+    }
+
+    /// Creates a ticket as admin and returns its JSON.
+    pub async fn create(&self, body: Value) -> Value {
+        let response =
+            self.admin(reqwest::Method::POST, "/ticket").json(&body).send().await.unwrap();
+        let status = response.status();
+        let json: Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "create failed: {json}");
+        json
+    }
+
+    /// A superuser connection to this test's database.
+    pub async fn db(&self) -> sqlx::PgConnection {
+        let url = admin_url();
+        let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
+        sqlx::PgConnection::connect(&format!("{base}/{}", self.database)).await.unwrap()
+    }
+
+    async fn wait_for_queue(&self, name: &str) {
+        let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+            .await
+            .unwrap();
+        let queue = format!("{}{name}", self.prefix);
+        for _ in 0..200 {
+            let channel = conn.create_channel().await.unwrap();
+            let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+            if channel
+                .queue_declare(queue.as_str().into(), passive, FieldTable::default())
+                .await
+                .is_ok()
+            {
+                let _ = conn.close(200, "".into()).await;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("queue {queue} never appeared");
+    }
+
+    /// Polls `probe` until it returns `Some`, for effects that travel through the broker.
+    pub async fn eventually<T, F, Fut>(&self, what: &str, mut probe: F) -> T
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Option<T>>,
+    {
+        for _ in 0..300 {
+            if let Some(value) = probe().await {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+}
+
+pub fn token(user_id: i64, role: &str, ttl: i64) -> String {
+    let now = chrono::Utc::now().timestamp();
+    sign(&Claims { user_id, role: role.into(), iat: now, exp: now + ttl }, JWT_SECRET.as_bytes())
+}
+
+async fn start_service<F, Fut>(
+    spec: &ServiceSpec,
+    migrator: &'static sqlx::migrate::Migrator,
+    database: &str,
+    prefix: &str,
+    amqp_url_override: Option<String>,
+    shutdown: &CancellationToken,
+    run: F,
+) -> SocketAddr
+where
+    F: FnOnce(ServiceConfig, TcpListener, CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let role = format!("enneo_{}", spec.schema);
+    let config = ServiceConfig {
+        grpc_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: SecretString::from(format!(
+            "postgres://{role}:{role}@{}/{database}",
+            pg_host_port()
+        )),
+        database_max_connections: 5,
+        amqp: AmqpConfig {
+            url: SecretString::from(amqp_url_override.unwrap_or_else(amqp_url)),
+            prefix: prefix.to_owned(),
+            queue_expires_ms: Some(120_000),
+        },
+    };
+    enneo_common::service::migrate(spec, &config, migrator, Some(&admin_url()))
+        .await
+        .unwrap_or_else(|e| panic!("migrating {}: {e}", spec.name));
+    let listener = TcpListener::bind(config.grpc_addr).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(run(config, listener, shutdown.child_token()));
+    addr
+}
+
+/// A TCP forwarder to the real broker that can be switched off and on, to make RabbitMQ
+/// unreachable for one service.
+pub struct Switch {
+    pub url: String,
+    open: Arc<AtomicBool>,
+}
+
+impl Switch {
+    pub async fn start(open: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let flag = Arc::new(AtomicBool::new(open));
+        let accepting = flag.clone();
+        let target = broker_addr();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Self { url: format!("amqp://guest:guest@127.0.0.1:{port}/%2f"), open: flag }
+    }
+
+    pub fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+fn broker_addr() -> String {
+    let url = amqp_url();
+    let after_at = url.rsplit_once('@').map(|(_, rest)| rest).unwrap_or("127.0.0.1:5672/");
+    after_at.split('/').next().unwrap_or("127.0.0.1:5672").to_owned()
+}

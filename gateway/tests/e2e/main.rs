@@ -1,0 +1,10 @@
+//! End-to-end tests through the gateway against real PostgreSQL and RabbitMQ.
+
+mod harness;
+
+mod auth;
+mod bulk;
+mod events;
+mod meta;
+mod search;
+mod tickets;

@@ -1,0 +1,127 @@
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::Stack;
+
+async fn search(stack: &Stack, body: Value) -> (u16, Value) {
+    let response = stack.admin(Method::POST, "/ticket/search").json(&body).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+fn ids(page: &Value) -> Vec<i64> {
+    page["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect()
+}
+
+#[tokio::test]
+async fn filters_order_and_paging() {
+    let stack = Stack::start().await;
+    let old = stack.create(json!({"channel": "email", "priority": "high", "customerId": "c1", "agentId": 5, "createdAt": "2024-01-10 10:00:00", "body": "<p>big</p>"})).await;
+    let mid = stack.create(json!({"channel": "chat", "priority": "low", "customerId": "c2", "createdAt": "2024-02-10 10:00:00"})).await;
+    let new = stack.create(json!({"channel": "email", "priority": "low", "status": "closed", "customerId": "c1", "agentId": 6})).await;
+    let (old, mid, new) =
+        (old["id"].as_i64().unwrap(), mid["id"].as_i64().unwrap(), new["id"].as_i64().unwrap());
+
+    let (status, page) = search(&stack, json!({})).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["success"], true);
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["limit"], 100);
+    assert_eq!(page["offset"], 0);
+    assert_eq!(ids(&page), vec![new, mid, old], "default order is t.id desc");
+    let row = &page["tickets"][2];
+    assert!(
+        row.get("body").is_none() && row.get("attachments").is_none(),
+        "rows are compact: {row}"
+    );
+    assert_eq!(row["customer"], json!({"tagIds": [], "tags": []}));
+
+    let cases = vec![
+        (json!([{"key": "t.status", "comparator": "in", "values": ["open"]}]), vec![mid, old]),
+        (json!([{"key": "t.channel", "comparator": "=", "value": "email"}]), vec![new, old]),
+        (json!([{"key": "t.channel", "comparator": "in", "values": ["all"]}]), vec![new, mid, old]),
+        (
+            json!([{"key": "t.priority", "comparator": "not in", "values": ["high"]}]),
+            vec![new, mid],
+        ),
+        (json!([{"key": "t.agentId", "comparator": "in", "values": ["unassigned"]}]), vec![mid]),
+        (json!([{"key": "t.agentId", "comparator": "in", "values": [5, 6]}]), vec![new, old]),
+        (json!([{"key": "t.agentId", "comparator": ">", "value": 5}]), vec![new]),
+        (json!([{"key": "t.customerId", "comparator": "in", "values": ["c1"]}]), vec![new, old]),
+        (json!([{"key": "t.id", "comparator": "in", "values": [mid]}]), vec![mid]),
+        (
+            json!([{"key": "t.createdAt", "comparator": "between", "from": "2024-01-01", "to": "2024-01-31 23:59:59"}]),
+            vec![old],
+        ),
+        (
+            json!([{"key": "t.createdAt", "comparator": "not between", "from": "2024-01-01", "to": "2024-01-31"}]),
+            vec![new, mid],
+        ),
+        (json!([{"key": "t.createdAt", "comparator": ">=", "value": "-7 DAY"}]), vec![new]),
+        (
+            json!([{"key": "t.createdAt", "comparator": "<", "value": "CURRENT_DATE"}]),
+            vec![mid, old],
+        ),
+        (
+            json!([{"key": "t.channel", "comparator": "=", "value": "email"}, {"key": "t.status", "comparator": "=", "value": "open"}]),
+            vec![old],
+        ),
+    ];
+    for (filters, expected) in cases {
+        let body = json!({"filters": filters});
+        let (status, page) = search(&stack, body.clone()).await;
+        assert_eq!(status, 200, "{body}: {page}");
+        assert_eq!(ids(&page), expected, "{body}");
+        assert_eq!(page["total"], expected.len(), "{body}");
+    }
+
+    let (_, page) = search(
+        &stack,
+        json!({"orderByField": "t.createdAt", "orderByDirection": "asc", "limit": 2}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![old, mid]);
+    assert_eq!(page["total"], 3);
+    let (_, page) = search(
+        &stack,
+        json!({"orderByField": "t.createdAt", "orderByDirection": "asc", "limit": 2, "offset": 2}),
+    )
+    .await;
+    assert_eq!(ids(&page), vec![new]);
+    let (_, page) = search(&stack, json!({"limit": 100000})).await;
+    assert_eq!(page["limit"], 500, "limit is capped");
+}
+
+#[tokio::test]
+async fn only_whitelisted_keys_and_fields_reach_sql() {
+    let stack = Stack::start().await;
+    let id =
+        stack.create(json!({"channel": "email", "customerId": "x"})).await["id"].as_i64().unwrap();
+    let refused = [
+        json!({"orderByField": "t.closedAt"}),
+        json!({"orderByField": "t.spamStatus"}),
+        json!({"orderByField": "t.id; DROP TABLE ticket.ticket"}),
+        json!({"orderByDirection": "sideways"}),
+        json!({"filters": [{"key": "t.id) OR (1=1", "comparator": "in", "values": [1]}]}),
+        json!({"filters": [{"key": "t.status", "comparator": "like", "value": "%"}]}),
+        json!({"filters": [{"key": "t.id", "comparator": "in", "values": ["1 OR 1=1"]}]}),
+        json!({"filters": [{"key": "t.createdAt", "comparator": ">", "value": "now(); DROP TABLE x"}]}),
+        json!({"filters": [{"key": "t.status", "comparator": "in", "values": [{"a": 1}]}]}),
+        json!({"filters": [{"key": "t.status", "comparator": "in", "values": ["open"], "sql": "1"}]}),
+        json!({"filters": [{"key": "t.closedAt", "comparator": "in", "values": ["null"]}]}),
+        json!({"filters": [{"key": "q", "comparator": "=", "value": "meter"}]}),
+        json!({"limit": 0}),
+        json!({"offset": -1}),
+    ];
+    for body in refused {
+        let (status, page) = search(&stack, body.clone()).await;
+        assert_eq!(status, 400, "{body}: {page}");
+        assert_eq!(page["success"], false);
+    }
+    // A hostile value for a text key is only ever a bound value: it matches nothing.
+    let (status, page) = search(&stack, json!({"filters": [{"key": "t.customerId", "comparator": "in", "values": ["x' OR '1'='1"]}]})).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 0);
+    let (_, page) = search(&stack, json!({})).await;
+    assert_eq!(ids(&page), vec![id], "the table is intact");
+}
