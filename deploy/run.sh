@@ -193,6 +193,8 @@ start() {
     mv "$RUN_DIR/admin-token.tmp" "$RUN_DIR/admin-token"
     chmod 600 "$RUN_DIR/admin-token"
 
+    seed_welcome_ticket "$url"
+
     cat <<EOF
 
 Enneo Mind is running.
@@ -205,6 +207,17 @@ Enneo Mind is running.
 Try:
   curl -H "Authorization: Bearer \$(cat .run/admin-token)" $url/api/mind/ticket/1
 EOF
+}
+
+# A first ticket to look at. Its externalTicketId makes the create an upsert, so
+# running this again never duplicates it; on a fresh database it is ticket 1.
+seed_welcome_ticket() {
+    local code
+    code="$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "$1/api/mind/ticket" \
+        -H "Authorization: Bearer $(cat "$RUN_DIR/admin-token")" \
+        -H 'Content-Type: application/json' \
+        -d '{"channel":"email","externalTicketId":"enneo-welcome","from":"welcome@enneo.example","fromName":"Enneo Mind","subject":"Welcome to Enneo Mind","body":"<p>This ticket was created by deploy/run.sh. Try PATCH /api/mind/ticket/1 or POST /api/mind/ticket/search.</p>","bodyPlain":"This ticket was created by deploy/run.sh. Try PATCH /api/mind/ticket/1 or POST /api/mind/ticket/search."}')" || true
+    [[ "$code" == 200 ]] || warn "could not create the welcome ticket (HTTP ${code:-none})"
 }
 
 case "${1:-start}" in

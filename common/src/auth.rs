@@ -123,12 +123,18 @@ pub mod permission {
     /// Writing subject, body, summary, attachments, externalTicketId, … (contract §1.2 (6)).
     pub const UPDATE_TECHNICAL_TICKET_FIELDS: &str = "updateTechnicalTicketFields";
     pub const READ_TICKET_STATS: &str = "readTicketStats";
+    /// Hard (GDPR) delete of a ticket.
+    pub const DELETE_TICKET: &str = "deleteTicket";
+    /// Event ids and traces in the activity trail.
+    pub const ACCESS_TECHNICAL_EVENTS: &str = "accessTechnicalEvents";
     pub const ALL: &[&str] = &[
         READ_TICKETS,
         CREATE_TICKETS,
         UPDATE_TICKETS,
         UPDATE_TECHNICAL_TICKET_FIELDS,
         READ_TICKET_STATS,
+        DELETE_TICKET,
+        ACCESS_TECHNICAL_EVENTS,
     ];
 }
 

@@ -8,6 +8,7 @@ use crate::model::TicketRow;
 pub const DOMAIN: &str = "ticket";
 pub const TICKET_CREATED: &str = "TicketCreated";
 pub const TICKET_UPDATED: &str = "TicketUpdated";
+pub const TICKET_DELETED: &str = "TicketDeleted";
 
 /// Payload: `{ticket: <snapshot>, changedFields: [...]}`.
 pub fn ticket_event(

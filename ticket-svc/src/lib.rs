@@ -1,10 +1,14 @@
 //! ticket-svc: tickets in schema `ticket`, their events through the outbox, and the
-//! event-fed stats read model.
+//! event-fed read side (stats, activity trail).
 
+pub mod activity;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod model;
 pub mod patch;
+pub mod presence;
+pub mod projections;
 pub mod search;
 pub mod service;
 pub mod stats;
@@ -27,7 +31,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Serves until `shutdown`: gRPC on `listener`, the outbox relay and the stats projection.
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay and the projections.
 pub async fn run(
     config: ServiceConfig,
     listener: TcpListener,
@@ -41,9 +45,9 @@ pub async fn run(
         pool: pool.clone(),
         schema: SPEC.schema,
         amqp: config.amqp.clone(),
-        queue: stats::QUEUE,
-        routing_keys: stats::ROUTING_KEYS,
-        handler: stats::Projection,
+        queue: projections::QUEUE,
+        routing_keys: projections::ROUTING_KEYS,
+        handler: projections::Projections,
     };
     let projection = tokio::spawn(projection.run(shutdown.clone()));
     let tickets = service::Tickets { pool: pool.clone(), outbox };

@@ -223,6 +223,7 @@ impl TicketRow {
             additional_data_json: self.additional_data.map(json),
             raw_data_json: self.raw_data.map(json),
             version: self.version,
+            worked_on_by: Vec::new(),
         }
     }
 }

@@ -205,8 +205,24 @@ pub fn apply(
         a.set(&mut row.raw_data, Some(parse_json("rawData", &v)?), "rawData");
     }
     let tag_ids_given = f.tag_ids.is_some();
+    let tag_delta = !f.add_tag_ids.is_empty() || !f.remove_tag_ids.is_empty();
+    if tag_ids_given && tag_delta {
+        return Err(Error::InvalidArgument(
+            "tagIds replaces the tags; it cannot be combined with addTagIds/removeTagIds".into(),
+        ));
+    }
     if let Some(v) = f.tag_ids {
         a.set(&mut row.tag_ids, v.values, "tagIds");
+    }
+    if tag_delta {
+        let mut tags: Vec<i64> =
+            row.tag_ids.iter().copied().filter(|t| !f.remove_tag_ids.contains(t)).collect();
+        for tag in f.add_tag_ids {
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        a.set(&mut row.tag_ids, tags, "tagIds");
     }
     if let Some(v) = f.tags_json {
         let tags = parse_json("tags", &v)?;
@@ -395,6 +411,28 @@ mod tests {
             Err(Error::Unprocessable(_))
         ));
         let fields = pb::TicketFields { priority: Some("asap".into()), ..Default::default() };
+        assert!(matches!(
+            apply(&mut row, fields, Mode::Update, &admin(), now()),
+            Err(Error::InvalidArgument(_))
+        ));
+    }
+
+    #[test]
+    fn tags_are_added_and_removed_but_not_mixed_with_replacement() {
+        let mut row = TicketRow::new("email".into(), now());
+        row.tag_ids = vec![1, 2];
+        let fields = pb::TicketFields {
+            add_tag_ids: vec![3, 2],
+            remove_tag_ids: vec![1],
+            ..Default::default()
+        };
+        apply(&mut row, fields, Mode::Update, &admin(), now()).unwrap();
+        assert_eq!(row.tag_ids, vec![2, 3]);
+        let fields = pb::TicketFields {
+            tag_ids: Some(pb::IdList { values: vec![9] }),
+            add_tag_ids: vec![3],
+            ..Default::default()
+        };
         assert!(matches!(
             apply(&mut row, fields, Mode::Update, &admin(), now()),
             Err(Error::InvalidArgument(_))

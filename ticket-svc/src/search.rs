@@ -55,17 +55,36 @@ const FILTER_KEYS: &[(&str, &str, Kind)] = &[
 ];
 
 /// Keys of the contract that need data this service does not hold yet.
-const NOT_YET_SERVED: &[&str] = &[
-    "q",
-    "i.aiAgentId",
-    "w.id",
-    "qa.state",
-    "tt_matchAll.tagId",
-    "tt_matchAny.tagId",
-    "tt_matchExact.tagId",
-    "tt_allowed.tagId",
-    "tt_excluded.tagId",
+const NOT_YET_SERVED: &[&str] = &["i.aiAgentId", "w.id", "qa.state"];
+
+/// How a ticket's tags relate to the given set.
+#[derive(Debug, Clone, Copy)]
+enum TagMatch {
+    /// Carries every given tag.
+    All,
+    /// Carries at least one.
+    Any,
+    /// Carries exactly the given tags.
+    Exact,
+    /// Carries no tag outside the given ones.
+    Allowed,
+    /// Carries none of them.
+    Excluded,
+}
+
+const TAG_MATCH_KEYS: &[(&str, TagMatch)] = &[
+    ("tt_matchAll.tagId", TagMatch::All),
+    ("tt_matchAny.tagId", TagMatch::Any),
+    ("tt_matchExact.tagId", TagMatch::Exact),
+    ("tt_allowed.tagId", TagMatch::Allowed),
+    ("tt_excluded.tagId", TagMatch::Excluded),
 ];
+
+/// Spam never shows in the routing view (`ticketScope=skills`).
+const SPAM: &[&str] = &["auto_spam", "auto_programmatic", "manual_spam"];
+
+/// Full-text terms shorter than this (and not numeric) match nothing (contract §1.2 (2)).
+const MIN_TEXT_LEN: usize = 4;
 
 /// `orderByField` whitelist, exactly as contract §10 lists it.
 const ORDER_FIELDS: &[(&str, &str)] = &[
@@ -133,8 +152,21 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
         }
     };
     let now = Utc::now();
-    let conditions: Vec<Condition> =
+    let mut conditions: Vec<Condition> =
         req.filters.iter().map(|f| Condition::parse(f, now)).collect::<Result<_>>()?;
+    match req.ticket_scope.as_str() {
+        "" | "all" => {}
+        "skills" => conditions.push(Condition::NotSpam),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "ticketScope must be all or skills, got {other:?}"
+            )));
+        }
+    }
+    let text = conditions.iter().find_map(|c| match c {
+        Condition::FullText { text, .. } => Some(text.clone()),
+        _ => None,
+    });
 
     let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket.ticket t");
     push_where(&mut count, &conditions);
@@ -144,7 +176,13 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
         QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
     push_where(&mut page, &conditions);
     // Column and direction come from the tables above; id breaks ties so pages are stable.
-    page.push(format!(" ORDER BY {order_column} {direction} NULLS LAST, t.id {direction}"));
+    if let (Some(text), "relevance") = (&text, order_field) {
+        page.push(" ORDER BY ts_rank(t.search, websearch_to_tsquery('simple', ");
+        page.push_bind(text.clone());
+        page.push(format!(")) {direction}, t.id {direction}"));
+    } else {
+        page.push(format!(" ORDER BY {order_column} {direction} NULLS LAST, t.id {direction}"));
+    }
     page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(req.offset);
     let tickets = page.build_query_as::<TicketRow>().fetch_all(&mut *conn).await?;
     Ok(Page { tickets, total, limit, offset: req.offset })
@@ -161,8 +199,20 @@ enum Value {
 
 #[derive(Debug)]
 enum Condition {
-    /// Matches nothing or everything regardless of rows (`t.channel = all`).
+    /// Matches every row (`t.channel = all`).
     Always,
+    /// Matches no row (a full-text term too short to search for).
+    Never,
+    /// `q`: full text over subject, summary and plain body; a number also matches ids.
+    FullText {
+        text: String,
+        id: Option<i64>,
+    },
+    Tags {
+        relation: TagMatch,
+        ids: Vec<i64>,
+    },
+    NotSpam,
     Compare {
         column: &'static str,
         op: &'static str,
@@ -186,6 +236,18 @@ enum Condition {
 
 impl Condition {
     fn parse(f: &pb::Filter, now: DateTime<Utc>) -> Result<Self> {
+        if f.key == "q" {
+            return Self::full_text(f);
+        }
+        if let Some((_, relation)) = TAG_MATCH_KEYS.iter().find(|(key, _)| *key == f.key) {
+            let raw: Vec<&String> = f.values.iter().chain(f.value.iter()).collect();
+            let ids = raw
+                .iter()
+                .map(|v| v.trim().parse::<i64>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|_| Error::InvalidArgument(format!("{} takes tag ids", f.key)))?;
+            return Ok(Self::Tags { relation: *relation, ids });
+        }
         let Some((_, column, kind)) = FILTER_KEYS.iter().find(|(key, _, _)| *key == f.key) else {
             if NOT_YET_SERVED.contains(&f.key.as_str()) {
                 return Err(Error::InvalidArgument(format!(
@@ -291,6 +353,23 @@ impl Condition {
     }
 }
 
+impl Condition {
+    fn full_text(f: &pb::Filter) -> Result<Self> {
+        let text = f
+            .value
+            .clone()
+            .or_else(|| f.values.first().cloned())
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let id = text.parse::<i64>().ok();
+        if id.is_none() && text.chars().filter(|c| !c.is_numeric()).count() < MIN_TEXT_LEN {
+            return Ok(Self::Never);
+        }
+        Ok(Self::FullText { text, id })
+    }
+}
+
 fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition]) {
     let mut first = true;
     for condition in conditions {
@@ -301,6 +380,39 @@ fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition]) {
         first = false;
         match condition {
             Condition::Always => {}
+            Condition::Never => {
+                q.push("false");
+            }
+            Condition::NotSpam => {
+                q.push("(t.spam_status IS NULL OR t.spam_status <> ALL(");
+                q.push_bind(SPAM.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+                q.push("))");
+            }
+            Condition::FullText { text, id } => {
+                q.push("(t.search @@ websearch_to_tsquery('simple', ");
+                q.push_bind(text.clone());
+                q.push(")");
+                if let Some(id) = id {
+                    q.push(" OR t.id = ").push_bind(*id);
+                    q.push(" OR t.contract_id = ").push_bind(text.clone());
+                    q.push(" OR t.customer_id = ").push_bind(text.clone());
+                }
+                q.push(")");
+            }
+            Condition::Tags { relation, ids } => {
+                let (before, between, after) = match relation {
+                    TagMatch::All => ("t.tag_ids @> ", None, ""),
+                    TagMatch::Any => ("t.tag_ids && ", None, ""),
+                    TagMatch::Exact => ("(t.tag_ids @> ", Some(" AND t.tag_ids <@ "), ")"),
+                    TagMatch::Allowed => ("t.tag_ids <@ ", None, ""),
+                    TagMatch::Excluded => ("NOT (t.tag_ids && ", None, ")"),
+                };
+                q.push(before).push_bind(ids.clone());
+                if let Some(between) = between {
+                    q.push(between).push_bind(ids.clone());
+                }
+                q.push(after);
+            }
             Condition::Compare { column, op, value, kind } => {
                 if *kind == Kind::TagId {
                     // "tag = x" means the ticket carries x.

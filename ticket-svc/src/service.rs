@@ -7,14 +7,16 @@ use enneo_common::grpc;
 use enneo_common::outbox::Outbox;
 use enneo_proto::ticket::v1 as pb;
 use enneo_proto::ticket::v1::ticket_service_server::TicketService;
-use sqlx::PgPool;
+use prost::Message;
+use sqlx::{PgConnection, PgPool};
 use tonic::{Request, Response, Status};
 
 use crate::error::{Error, Result};
-use crate::events::{self, TICKET_CREATED, TICKET_UPDATED};
-use crate::model::{self, TicketRow, check_enum};
+use crate::events::{self, TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED};
+use crate::idempotency::{self, Claim};
+use crate::model::{self, TicketRow, check_enum, from_timestamp};
 use crate::patch::{self, Mode};
-use crate::{search, stats, store};
+use crate::{activity, presence, search, stats, store};
 
 #[derive(Clone)]
 pub struct Tickets {
@@ -35,22 +37,25 @@ fn is_external_id_race(err: &Error) -> bool {
         if e.constraint() == Some("ticket_external_ticket_id_key"))
 }
 
+const CREATE: &str = "createTicket";
+const BULK_UPDATE: &str = "bulkUpdateTickets";
+
 impl Tickets {
     async fn create(
         &self,
         caller: &Caller,
-        req: pb::CreateTicketRequest,
+        mut req: pb::CreateTicketRequest,
     ) -> Result<pb::CreateTicketResponse> {
         require(caller, permission::CREATE_TICKETS)?;
         if let Some(process) = &req.process {
             check_enum("process", process, model::PROCESS_MODES)?;
         }
-        let fields = req.fields.unwrap_or_default();
-        match self.create_once(caller, fields.clone(), req.process.clone()).await {
+        let key = req.idempotency_key.take();
+        let hash = idempotency::hash(&req);
+        let attempt = || self.create_once(caller, req.clone(), key.as_deref(), &hash);
+        match attempt().await {
             // Two creates with one new externalTicketId raced; the loser updates the winner.
-            Err(err) if is_external_id_race(&err) => {
-                self.create_once(caller, fields, req.process).await
-            }
+            Err(err) if is_external_id_race(&err) => attempt().await,
             other => other,
         }
     }
@@ -58,11 +63,20 @@ impl Tickets {
     async fn create_once(
         &self,
         caller: &Caller,
-        fields: pb::TicketFields,
-        process: Option<String>,
+        req: pb::CreateTicketRequest,
+        key: Option<&str>,
+        hash: &[u8],
     ) -> Result<pb::CreateTicketResponse> {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
+        if let Some(key) = key
+            && let Claim::Replay(first) =
+                idempotency::claim(&mut tx, caller.user_id, CREATE, key, hash).await?
+        {
+            return pb::CreateTicketResponse::decode(first.as_slice())
+                .map_err(|e| Error::Common(enneo_common::Error::Config(e.to_string())));
+        }
+        let fields = req.fields.unwrap_or_default();
         let existing = match &fields.external_ticket_id {
             Some(external) => store::id_by_external_id(&mut tx, external).await?,
             None => None,
@@ -70,16 +84,10 @@ impl Tickets {
         let (row, updated_existing) = if let Some(id) = existing {
             let mut row = store::get(&mut tx, id, true).await?;
             let applied = patch::apply(&mut row, fields, Mode::Create, caller, now)?;
-            if applied.changed.is_empty() {
-                (row, true)
-            } else {
-                row.version += 1;
-                row.modified_at = Some(now);
-                let row = store::update(&mut tx, &row).await?;
-                let event = events::ticket_event(TICKET_UPDATED, &row, &applied.changed, caller);
-                self.outbox.record(&mut tx, event).await?;
-                (row, true)
+            if !applied.changed.is_empty() {
+                row = self.save_update(&mut tx, row, &applied.changed, caller, now).await?;
             }
+            (row, true)
         } else {
             let channel = fields
                 .channel
@@ -87,16 +95,38 @@ impl Tickets {
                 .ok_or_else(|| Error::InvalidArgument("channel is required".into()))?;
             check_enum("channel", &channel, model::CHANNELS)?;
             let mut row = TicketRow::new(channel, now);
-            row.process = process;
+            row.process = req.process;
             patch::apply(&mut row, fields, Mode::Create, caller, now)?;
             let row = store::insert(&mut tx, &row).await?;
             let event = events::ticket_event(TICKET_CREATED, &row, &[], caller);
             self.outbox.record(&mut tx, event).await?;
             (row, false)
         };
+        let response =
+            pb::CreateTicketResponse { ticket: Some(row.into_proto()), updated_existing };
+        if let Some(key) = key {
+            idempotency::store(&mut tx, caller.user_id, CREATE, key, &response).await?;
+        }
         tx.commit().await?;
         self.outbox.committed();
-        Ok(pb::CreateTicketResponse { ticket: Some(row.into_proto()), updated_existing })
+        Ok(response)
+    }
+
+    /// Bumps the version, writes the row and records `TicketUpdated`.
+    async fn save_update(
+        &self,
+        tx: &mut PgConnection,
+        mut row: TicketRow,
+        changed: &[&str],
+        caller: &Caller,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<TicketRow> {
+        row.version += 1;
+        row.modified_at = Some(now);
+        let row = store::update(tx, &row).await?;
+        let event = events::ticket_event(TICKET_UPDATED, &row, changed, caller);
+        self.outbox.record(tx, event).await?;
+        Ok(row)
     }
 
     async fn update(&self, caller: &Caller, req: pb::UpdateTicketRequest) -> Result<TicketRow> {
@@ -104,34 +134,115 @@ impl Tickets {
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, req.id, true).await?;
-        if let Some(expected) = req.expected_version
-            && expected != row.version
-        {
-            return Err(Error::Conflict(format!(
-                "ticket {} is at version {}, not {expected}; reload and retry",
-                row.id, row.version
-            )));
-        }
+        check_unchanged_since(&row, &req)?;
         let applied =
             patch::apply(&mut row, req.fields.unwrap_or_default(), Mode::Update, caller, now)?;
         if applied.changed.is_empty() {
             return Ok(row);
         }
-        row.version += 1;
-        row.modified_at = Some(now);
-        let row = store::update(&mut tx, &row).await?;
-        let event = events::ticket_event(TICKET_UPDATED, &row, &applied.changed, caller);
-        self.outbox.record(&mut tx, event).await?;
+        let row = self.save_update(&mut tx, row, &applied.changed, caller, now).await?;
         tx.commit().await?;
         self.outbox.committed();
         Ok(row)
     }
 
-    async fn get(&self, caller: &Caller, id: i64) -> Result<TicketRow> {
+    async fn bulk_update(
+        &self,
+        caller: &Caller,
+        mut req: pb::BulkUpdateTicketsRequest,
+    ) -> Result<pb::BulkUpdateTicketsResponse> {
+        require(caller, permission::UPDATE_TICKETS)?;
+        let key = req.idempotency_key.take();
+        if let Some(key) = &key {
+            let mut conn = self.pool.acquire().await?;
+            match idempotency::claim(
+                &mut conn,
+                caller.user_id,
+                BULK_UPDATE,
+                key,
+                &idempotency::hash(&req),
+            )
+            .await?
+            {
+                Claim::Replay(first) => {
+                    return pb::BulkUpdateTicketsResponse::decode(first.as_slice())
+                        .map_err(|e| Error::Common(enneo_common::Error::Config(e.to_string())));
+                }
+                Claim::Fresh => {}
+            }
+        }
+        // Each item in its own transaction: one bad item never blocks the others. A retry
+        // after a crash re-applies items with the same values, which changes nothing.
+        let mut results = Vec::with_capacity(req.items.len());
+        for item in req.items {
+            let id = item.id;
+            results.push(match self.update(caller, item).await {
+                Ok(_) => pb::BulkItemResult { id, success: true, ..Default::default() },
+                Err(err) => {
+                    let code = err.code();
+                    pb::BulkItemResult {
+                        id,
+                        success: false,
+                        code: code.as_str().into(),
+                        error: Status::from(err).message().into(),
+                    }
+                }
+            });
+        }
+        let response = pb::BulkUpdateTicketsResponse { results };
+        if let Some(key) = &key {
+            let mut conn = self.pool.acquire().await?;
+            idempotency::store(&mut conn, caller.user_id, BULK_UPDATE, key, &response).await?;
+        }
+        Ok(response)
+    }
+
+    async fn get(&self, caller: &Caller, req: pb::GetTicketRequest) -> Result<pb::Ticket> {
         require(caller, permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
-        store::get(&mut conn, id, false).await
+        let row = store::get(&mut conn, req.id, false).await?;
+        let present = if req.viewing {
+            presence::ping(&mut conn, req.id, caller.user_id).await?
+        } else {
+            presence::alive(&mut conn, req.id).await?
+        };
+        Ok(pb::Ticket { worked_on_by: present, ..row.into_proto() })
     }
+
+    async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
+        require(caller, permission::DELETE_TICKET)?;
+        let mut tx = self.pool.begin().await?;
+        let mut row = store::get(&mut tx, id, true).await?;
+        store::delete(&mut tx, id).await?;
+        row.version += 1;
+        let event = events::ticket_event(TICKET_DELETED, &row, &[], caller);
+        self.outbox.record(&mut tx, event).await?;
+        tx.commit().await?;
+        self.outbox.committed();
+        Ok(())
+    }
+}
+
+/// Optimistic concurrency: `If-Match` (version) or `modifiedAt` (to the second).
+fn check_unchanged_since(row: &TicketRow, req: &pb::UpdateTicketRequest) -> Result<()> {
+    if let Some(expected) = req.expected_version
+        && expected != row.version
+    {
+        return Err(Error::Conflict(format!(
+            "ticket {} is at version {}, not {expected}; reload and retry",
+            row.id, row.version
+        )));
+    }
+    if let Some(expected) = &req.expected_modified_at {
+        let expected = from_timestamp("modifiedAt", expected)?.timestamp();
+        if row.modified_at.map(|m| m.timestamp()) != Some(expected) {
+            return Err(Error::Conflict(format!(
+                "ticket {} was modified since; reload and retry",
+                row.id
+            )));
+        }
+    }
+    Ok(())
 }
 
 #[tonic::async_trait]
@@ -149,8 +260,8 @@ impl TicketService for Tickets {
         request: Request<pb::GetTicketRequest>,
     ) -> Result<Response<pb::GetTicketResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        let row = self.get(&caller, request.get_ref().id).await?;
-        Ok(Response::new(pb::GetTicketResponse { ticket: Some(row.into_proto()) }))
+        let ticket = self.get(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::GetTicketResponse { ticket: Some(ticket) }))
     }
 
     async fn update_ticket(
@@ -167,26 +278,7 @@ impl TicketService for Tickets {
         request: Request<pb::BulkUpdateTicketsRequest>,
     ) -> Result<Response<pb::BulkUpdateTicketsResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        require(&caller, permission::UPDATE_TICKETS)?;
-        let mut results = Vec::new();
-        for item in request.into_inner().items {
-            let id = item.id;
-            let result = match self.update(&caller, item).await {
-                Ok(_) => pb::BulkItemResult { id, success: true, ..Default::default() },
-                Err(err) => {
-                    let status = Status::from(err);
-                    let code = enneo_common::ErrorCode::from_grpc(status.code());
-                    pb::BulkItemResult {
-                        id,
-                        success: false,
-                        code: code.as_str().into(),
-                        error: status.message().into(),
-                    }
-                }
-            };
-            results.push(result);
-        }
-        Ok(Response::new(pb::BulkUpdateTicketsResponse { results }))
+        Ok(Response::new(self.bulk_update(&caller, request.into_inner()).await?))
     }
 
     async fn search_tickets(
@@ -212,5 +304,40 @@ impl TicketService for Tickets {
         let caller = grpc::caller(&request)?;
         require(&caller, permission::READ_TICKET_STATS)?;
         Ok(Response::new(stats::read(&self.pool).await?))
+    }
+
+    async fn delete_ticket(
+        &self,
+        request: Request<pb::DeleteTicketRequest>,
+    ) -> Result<Response<pb::DeleteTicketResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteTicketResponse {}))
+    }
+
+    async fn ping_ticket(
+        &self,
+        request: Request<pb::PingTicketRequest>,
+    ) -> Result<Response<pb::PingTicketResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        require(&caller, permission::READ_TICKETS)?;
+        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+        let worked_on_by = presence::ping(&mut conn, request.get_ref().id, caller.user_id).await?;
+        Ok(Response::new(pb::PingTicketResponse { worked_on_by }))
+    }
+
+    async fn list_ticket_activity(
+        &self,
+        request: Request<pb::ListTicketActivityRequest>,
+    ) -> Result<Response<pb::ListTicketActivityResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        require(&caller, permission::READ_TICKETS)?;
+        let req = request.into_inner();
+        if req.technical {
+            require(&caller, permission::ACCESS_TECHNICAL_EVENTS)?;
+        }
+        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+        store::get(&mut conn, req.id, false).await?;
+        Ok(Response::new(activity::list(&mut conn, &req).await?))
     }
 }

@@ -107,3 +107,8 @@ pub async fn id_by_external_id(conn: &mut PgConnection, external_id: &str) -> Re
         .fetch_optional(conn)
         .await?)
 }
+
+pub async fn delete(conn: &mut PgConnection, id: i64) -> Result<()> {
+    sqlx::query("DELETE FROM ticket.ticket WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}

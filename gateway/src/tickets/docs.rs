@@ -6,8 +6,9 @@ use utoipa::ToSchema;
 
 /// A ticket as written by `POST /ticket`, `PATCH /ticket/{ticketId}` and each item of
 /// `PATCH /ticket`. Every field is optional on update; `null` sets a nullable field to null.
-/// Read-only fields the API returns (`agent`, `workedOnBy`, `modifiedAt`, …) may be sent back
-/// and are ignored; any other unknown field is a 400.
+/// Read-only fields the API returns (`agent`, `workedOnBy`, …) may be sent back and are
+/// ignored; any other unknown field is a 400. On update, a non-null `modifiedAt` is a
+/// precondition: if the ticket changed since, the answer is 409 and nothing is written.
 #[allow(dead_code)]
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -75,8 +76,12 @@ pub struct TicketWrite {
     responder_id: Option<i64>,
     agent_id: Option<i64>,
     assigned_agent_ids: Option<Vec<i64>>,
-    /// Replaces the ticket's tags.
+    /// Replaces the ticket's tags; not combinable with addTagIds/removeTagIds.
     tag_ids: Option<Vec<i64>>,
+    /// Tags to add to the current ones.
+    add_tag_ids: Option<Vec<i64>>,
+    /// Tags to remove from the current ones.
+    remove_tag_ids: Option<Vec<i64>>,
     /// Tag objects, stored as given; their ids become `tagIds` when `tagIds` is absent.
     #[schema(value_type = Option<Vec<Object>>)]
     tags: Option<Value>,

@@ -12,7 +12,8 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::time;
 
-/// Fields that are derived or read-only: accepted and ignored (contract §10).
+/// Fields that are derived or read-only: accepted and ignored (contract §10). `modifiedAt` is
+/// not written, but the update handlers read it as a precondition.
 pub const IGNORED: &[&str] = &[
     "id",
     "agent",
@@ -31,16 +32,8 @@ pub const IGNORED: &[&str] = &[
 ];
 
 /// Documented fields whose behaviour is not served yet; refused rather than ignored.
-const NOT_YET: &[&str] = &[
-    "addTagIds",
-    "removeTagIds",
-    "templateId",
-    "templateData",
-    "refreshMode",
-    "intentId",
-    "intentIds",
-    "isSync",
-];
+const NOT_YET: &[&str] =
+    &["templateId", "templateData", "refreshMode", "intentId", "intentIds", "isSync"];
 
 #[derive(Debug)]
 pub struct Written {
@@ -224,6 +217,8 @@ pub fn read(value: &Value, allow_process: bool) -> Result<Written, ApiError> {
         additional_data_json: r.json("additionalData"),
         raw_data_json: r.json("rawData"),
         clear: Vec::new(),
+        add_tag_ids: r.ids("addTagIds").map(|l| l.values).unwrap_or_default(),
+        remove_tag_ids: r.ids("removeTagIds").map(|l| l.values).unwrap_or_default(),
     };
     let process = if allow_process {
         match r.take("process") {
@@ -315,6 +310,8 @@ pub const WRITABLE: &[&str] = &[
     "tags",
     "additionalData",
     "rawData",
+    "addTagIds",
+    "removeTagIds",
     "process",
 ];
 

@@ -30,7 +30,37 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/ticket", post(create_ticket).patch(bulk_update_tickets))
         .route("/ticket/search", post(search_tickets))
         .route("/ticket/stats", get(ticket_stats))
-        .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket))
+        .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket).delete(delete_ticket))
+        .route("/ticket/{ticketId}/ping", get(ping_ticket))
+        .route("/ticket/{ticketId}/activity", get(ticket_activity))
+}
+
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The `Idempotency-Key` header, if sent.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    headers
+        .get(IDEMPOTENCY_KEY)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty() && v.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1 to 255 visible characters")
+                })
+        })
+        .transpose()
+}
+
+/// A non-null `modifiedAt` in an update is a precondition on the ticket's last change.
+fn expected_modified_at(body: &Value) -> Result<Option<prost_types::Timestamp>, ApiError> {
+    match body.get("modifiedAt") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => crate::time::parse(value)
+            .map(Some)
+            .ok_or_else(|| ApiError::bad_request("modifiedAt must be a date")),
+    }
 }
 
 /// The most items one bulk update may carry.
@@ -73,7 +103,9 @@ pub struct CreateParams {
 /// Only `channel` is required. Defaults: direction `in`, status `open`, priority `low`,
 /// interface `internal`, aiSupportLevel `unprocessed`, createdAt now. An existing
 /// `externalTicketId` updates that ticket instead of creating a duplicate.
-#[utoipa::path(post, path = "/api/mind/ticket", tag = "ticket", params(CreateParams),
+#[utoipa::path(post, path = "/api/mind/ticket", tag = "ticket",
+    params(CreateParams, ("Idempotency-Key" = Option<String>, Header,
+        description = "A retry with the same key returns the first result and creates nothing")),
     request_body = TicketWrite,
     responses((status = 200, description = "The created (or matched) ticket", body = TicketEnvelope),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -82,18 +114,14 @@ pub async fn create_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(params): QueryParams<CreateParams>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
     let written = input::read(&body, true)?;
     let process = params.process.or(written.process);
-    let created = state
-        .tickets()
-        .create_ticket(request(
-            pb::CreateTicketRequest { fields: Some(written.fields), process },
-            &caller,
-        ))
-        .await?
-        .into_inner();
+    let idempotency_key = idempotency_key(&headers)?;
+    let create = pb::CreateTicketRequest { fields: Some(written.fields), process, idempotency_key };
+    let created = state.tickets().create_ticket(request(create, &caller)).await?.into_inner();
     let ticket = created.ticket.ok_or_else(missing_ticket)?;
     let version = ticket.version;
     let body =
@@ -109,7 +137,8 @@ pub struct GetParams {
     include_customer: Option<bool>,
     /// Include the opaque source payload `rawData`.
     include_raw_data: Option<bool>,
-    /// Counts as a human opening the ticket (presence); accepted, presence comes later.
+    /// Default true: a human opens the ticket, which registers the caller's presence
+    /// (`workedOnBy`) like a ping.
     viewing: Option<bool>,
     /// Wipe and re-run the AI pipeline; not served yet, so `true` is refused.
     refresh: Option<bool>,
@@ -131,10 +160,10 @@ pub async fn get_ticket(
     if params.refresh == Some(true) {
         return Err(ApiError::bad_request("refresh=true is not supported yet"));
     }
-    let _ = params.viewing;
+    let viewing = params.viewing.unwrap_or(true);
     let ticket = state
         .tickets()
-        .get_ticket(request(pb::GetTicketRequest { id }, &caller))
+        .get_ticket(request(pb::GetTicketRequest { id, viewing }, &caller))
         .await?
         .into_inner()
         .ticket
@@ -177,13 +206,15 @@ pub async fn update_ticket(
         return Err(ApiError::bad_request("the body's id differs from the path's"));
     }
     let written = input::read(&body, false)?;
-    let expected_version = if_match(&headers)?;
+    let update = pb::UpdateTicketRequest {
+        id,
+        fields: Some(written.fields),
+        expected_version: if_match(&headers)?,
+        expected_modified_at: expected_modified_at(&body)?,
+    };
     let ticket = state
         .tickets()
-        .update_ticket(request(
-            pb::UpdateTicketRequest { id, fields: Some(written.fields), expected_version },
-            &caller,
-        ))
+        .update_ticket(request(update, &caller))
         .await?
         .into_inner()
         .ticket
@@ -232,14 +263,18 @@ pub struct BulkResponse {
 /// its own: one bad item never blocks the others. Read-only fields sent back (as the
 /// contract's sample does) are ignored.
 #[utoipa::path(patch, path = "/api/mind/ticket", tag = "ticket",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "A retry with the same key returns the first result and writes nothing")),
     request_body(content = Vec<TicketWrite>, description = "Partial tickets, each with `id`"),
     responses((status = 200, body = BulkResponse),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn bulk_update_tickets(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<BulkResponse>, ApiError> {
+    let idempotency_key = idempotency_key(&headers)?;
     let Value::Array(items) = body else {
         return Err(ApiError::bad_request("the body must be a JSON array of tickets"));
     };
@@ -253,14 +288,17 @@ pub async fn bulk_update_tickets(
         let id = item.get("id").and_then(Value::as_i64).filter(|id| *id > 0);
         let parsed = match id {
             None => Err(ApiError::bad_request("each item needs a positive integer id")),
-            Some(id) => input::read(item, false).map(|w| (id, w)),
+            Some(id) => {
+                input::read(item, false).and_then(|w| Ok((id, w, expected_modified_at(item)?)))
+            }
         };
         match parsed {
-            Ok((id, written)) => {
+            Ok((id, written, expected_modified_at)) => {
                 valid.push(pb::UpdateTicketRequest {
                     id,
                     fields: Some(written.fields),
                     expected_version: None,
+                    expected_modified_at,
                 });
                 results.push(None);
             }
@@ -277,7 +315,10 @@ pub async fn bulk_update_tickets(
     } else {
         state
             .tickets()
-            .bulk_update_tickets(request(pb::BulkUpdateTicketsRequest { items: valid }, &caller))
+            .bulk_update_tickets(request(
+                pb::BulkUpdateTicketsRequest { items: valid, idempotency_key },
+                &caller,
+            ))
             .await?
             .into_inner()
             .results
@@ -313,7 +354,7 @@ pub struct SearchBody {
     order_by_direction: Option<String>,
     #[serde(default)]
     filters: Vec<FilterBody>,
-    /// `all` (default). `skills` (the routing view) arrives with routing.
+    /// `all` (default) or `skills`: the routing view, without spam.
     ticket_scope: Option<String>,
 }
 
@@ -368,17 +409,6 @@ pub async fn search_tickets(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<SearchBody>,
 ) -> Result<Json<SearchResponse>, ApiError> {
-    match body.ticket_scope.as_deref() {
-        None | Some("all") => {}
-        Some("skills") => {
-            return Err(ApiError::bad_request("ticketScope skills is not supported yet"));
-        }
-        Some(other) => {
-            return Err(ApiError::bad_request(format!(
-                "ticketScope must be all or skills, got {other:?}"
-            )));
-        }
-    }
     let limit = body.limit.unwrap_or(0);
     if body.limit.is_some() && limit < 1 {
         return Err(ApiError::bad_request("limit must be at least 1"));
@@ -403,6 +433,7 @@ pub async fn search_tickets(
                 order_by_field: body.order_by_field.unwrap_or_default(),
                 order_by_direction: body.order_by_direction.unwrap_or_default(),
                 filters,
+                ticket_scope: body.ticket_scope.unwrap_or_default(),
             },
             &caller,
         ))
@@ -429,6 +460,15 @@ pub struct StatsResponse {
     by_channel: BTreeMap<String, i64>,
     /// Open tickets per priority.
     by_priority: BTreeMap<String, i64>,
+    /// Open tickets per tag, most frequent first.
+    tags: Vec<TagCount>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TagCount {
+    tag_id: i64,
+    count: i64,
 }
 
 /// Get ticket stats.
@@ -453,7 +493,161 @@ pub async fn ticket_stats(
         by_status: map(stats.by_status),
         by_channel: map(stats.by_channel),
         by_priority: map(stats.by_priority),
+        tags: stats
+            .by_tag
+            .into_iter()
+            .filter_map(|c| Some(TagCount { tag_id: c.key.parse().ok()?, count: c.count }))
+            .collect(),
     }))
+}
+
+/// Delete a ticket (hard, GDPR).
+///
+/// Needs `deleteTicket`. Removes the ticket with its presence; its activity trail and
+/// statistics follow through the `TicketDeleted` event.
+#[utoipa::path(delete, path = "/api/mind/ticket/{ticketId}", tag = "ticket", params(("ticketId" = i64, Path)),
+    responses((status = 200, body = Success), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+) -> Result<Json<Success>, ApiError> {
+    state.tickets().delete_ticket(request(pb::DeleteTicketRequest { id }, &caller)).await?;
+    Ok(Json(Success { success: true }))
+}
+
+/// `{"success": true}`.
+#[derive(Serialize, ToSchema)]
+pub struct Success {
+    success: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PingResponse {
+    success: bool,
+    /// Everyone whose presence is alive, the caller included.
+    worked_on_by: Vec<view::UserRef>,
+}
+
+/// Ping a ticket.
+///
+/// Call every 30 s while the ticket is open: keeps the caller's presence alive (90 s) and lists
+/// every agent working on it, so two agents see each other.
+#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/ping", tag = "ticket", params(("ticketId" = i64, Path)),
+    responses((status = 200, body = PingResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn ping_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+) -> Result<Json<PingResponse>, ApiError> {
+    let present = state
+        .tickets()
+        .ping_ticket(request(pb::PingTicketRequest { id }, &caller))
+        .await?
+        .into_inner();
+    Ok(Json(PingResponse {
+        success: true,
+        worked_on_by: present.worked_on_by.iter().map(view::UserRef::present).collect(),
+    }))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ActivityParams {
+    /// Default 20, at most 100.
+    limit: Option<i64>,
+    offset: Option<i64>,
+    /// Adds event ids, versions and trace ids; needs `accessTechnicalEvents`.
+    show_technical_information: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityView {
+    id: i64,
+    /// `ticketCreated`, `ticketUpdated`, …
+    r#type: String,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    created_at: Option<String>,
+    /// Null for the system.
+    user_id: Option<i64>,
+    message: String,
+    data: ActivityData,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    technical: Option<Technical>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActivityData {
+    changed_fields: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Technical {
+    event_id: String,
+    version: i64,
+    traceparent: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ActivityResponse {
+    success: bool,
+    total: i64,
+    activities: Vec<ActivityView>,
+}
+
+/// Get ticket activity.
+///
+/// The ticket's audit trail, newest first: created, updated (with the changed fields and who
+/// changed them), … It is built from the ticket's events, a moment after each change.
+#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/activity", tag = "ticket",
+    params(("ticketId" = i64, Path), ActivityParams),
+    responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn ticket_activity(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    QueryParams(params): QueryParams<ActivityParams>,
+) -> Result<Json<ActivityResponse>, ApiError> {
+    let technical = params.show_technical_information.unwrap_or(false);
+    let listed = state
+        .tickets()
+        .list_ticket_activity(request(
+            pb::ListTicketActivityRequest {
+                id,
+                limit: params.limit.unwrap_or(0),
+                offset: params.offset.unwrap_or(0),
+                technical,
+            },
+            &caller,
+        ))
+        .await?
+        .into_inner();
+    let activities = listed
+        .activities
+        .into_iter()
+        .map(|a| ActivityView {
+            id: a.id,
+            created_at: a.created_at.as_ref().and_then(crate::time::format_sql),
+            user_id: a.user_id,
+            message: a.message,
+            data: ActivityData { changed_fields: a.changed_fields },
+            technical: technical.then_some(Technical {
+                event_id: a.event_id,
+                version: a.version,
+                traceparent: a.traceparent,
+            }),
+            r#type: a.kind,
+        })
+        .collect();
+    Ok(Json(ActivityResponse { success: true, total: listed.total, activities }))
 }
 
 fn missing_ticket() -> ApiError {

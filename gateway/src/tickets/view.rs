@@ -69,8 +69,7 @@ pub struct TicketView {
     pub assigned_agents: Vec<Value>,
     /// Agents currently working on the ticket (presence).
     pub worked_on_by_ids: Vec<i64>,
-    #[schema(value_type = Vec<Object>)]
-    pub worked_on_by: Vec<Value>,
+    pub worked_on_by: Vec<UserRef>,
     #[schema(value_type = Vec<Object>)]
     pub attachments: Value,
     #[schema(value_type = Option<Object>)]
@@ -89,6 +88,44 @@ pub struct TicketView {
     pub workitem: Option<Value>,
     pub cortex_request_id: Option<String>,
     pub call_duration_seconds: Option<i32>,
+}
+
+/// A user as tickets show them (contract §1.2 (11)). Names and contact fields are filled once
+/// user profiles are served; until then they are null.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRef {
+    pub id: i64,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// `YYYY-MM-DD HH:MM:SS`.
+    pub last_seen: Option<String>,
+    #[schema(example = "enneo")]
+    pub r#type: &'static str,
+    pub is_sso_only: bool,
+    pub lang: Option<String>,
+    pub name_alias: Option<String>,
+    pub external_id: Option<String>,
+}
+
+impl UserRef {
+    pub fn present(p: &pb::Presence) -> Self {
+        Self {
+            id: p.user_id,
+            first_name: None,
+            last_name: None,
+            email: None,
+            phone: None,
+            last_seen: p.last_seen.as_ref().and_then(format_sql),
+            r#type: "enneo",
+            is_sso_only: false,
+            lang: None,
+            name_alias: None,
+            external_id: None,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -185,8 +222,8 @@ impl TicketView {
             agent: None,
             assigned_agent_ids: t.assigned_agent_ids,
             assigned_agents: Vec::new(),
-            worked_on_by_ids: Vec::new(),
-            worked_on_by: Vec::new(),
+            worked_on_by_ids: t.worked_on_by.iter().map(|p| p.user_id).collect(),
+            worked_on_by: t.worked_on_by.iter().map(UserRef::present).collect(),
             attachments: parse(t.attachments_json.as_ref()).unwrap_or_else(|| json!([])),
             additional_data: parse(t.additional_data_json.as_ref()),
             raw_data: if options.include_raw_data { parse(t.raw_data_json.as_ref()) } else { None },

@@ -136,7 +136,7 @@ impl Stack {
         // Events published before a consumer's queue exists would have nowhere to go.
         stack.wait_for_queue("quality-svc.ticket-events").await;
         if !ticket_broker_cut {
-            stack.wait_for_queue("ticket-svc.stats").await;
+            stack.wait_for_queue("ticket-svc.projections").await;
         }
         stack
     }

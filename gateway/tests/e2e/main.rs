@@ -5,6 +5,7 @@ mod harness;
 mod auth;
 mod bulk;
 mod events;
+mod lifecycle;
 mod meta;
 mod search;
 mod tickets;

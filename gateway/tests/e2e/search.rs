@@ -109,7 +109,7 @@ async fn only_whitelisted_keys_and_fields_reach_sql() {
         json!({"filters": [{"key": "t.status", "comparator": "in", "values": [{"a": 1}]}]}),
         json!({"filters": [{"key": "t.status", "comparator": "in", "values": ["open"], "sql": "1"}]}),
         json!({"filters": [{"key": "t.closedAt", "comparator": "in", "values": ["null"]}]}),
-        json!({"filters": [{"key": "q", "comparator": "=", "value": "meter"}]}),
+        json!({"filters": [{"key": "i.aiAgentId", "comparator": "=", "value": 1}]}),
         json!({"limit": 0}),
         json!({"offset": -1}),
     ];
@@ -124,4 +124,71 @@ async fn only_whitelisted_keys_and_fields_reach_sql() {
     assert_eq!(page["total"], 0);
     let (_, page) = search(&stack, json!({})).await;
     assert_eq!(ids(&page), vec![id], "the table is intact");
+}
+
+#[tokio::test]
+async fn full_text_tags_scope_and_relevance() {
+    let stack = Stack::start().await;
+    let meter = stack.create(json!({"channel": "email", "subject": "Zählerstand und Umzug", "bodyPlain": "Please record my meter reading", "tagIds": [1, 2]})).await["id"].as_i64().unwrap();
+    let invoice = stack.create(json!({"channel": "email", "subject": "Invoice question", "summary": "meter reading wrong on invoice", "tagIds": [2], "contractId": "746839"})).await["id"].as_i64().unwrap();
+    let spam = stack.create(json!({"channel": "email", "subject": "Cheap meter deals", "spamStatus": "auto_spam", "tagIds": [3]})).await["id"].as_i64().unwrap();
+
+    let q = |text: &str| json!({"filters": [{"key": "q", "comparator": "=", "value": text}]});
+    let (_, page) = search(&stack, q("meter reading")).await;
+    assert_eq!(ids(&page), vec![invoice, meter]);
+    let (_, page) = search(&stack, q("Zählerstand")).await;
+    assert_eq!(ids(&page), vec![meter]);
+    let (_, page) = search(&stack, q("746839")).await;
+    assert_eq!(ids(&page), vec![invoice], "a number matches contract ids");
+    let (_, page) = search(&stack, q(&meter.to_string())).await;
+    assert_eq!(ids(&page), vec![meter], "a number matches ticket ids");
+    let (status, page) = search(&stack, q("met")).await;
+    assert_eq!(
+        (status, page["total"].clone()),
+        (200, json!(0)),
+        "terms under 4 characters match nothing"
+    );
+
+    let mut ranked = q("meter");
+    ranked["orderByField"] = json!("relevance");
+    let (_, page) = search(&stack, ranked).await;
+    assert_eq!(page["total"], 3);
+
+    let tags = |key: &str, values: Value| json!({"filters": [{"key": key, "comparator": "in", "values": values}]});
+    let cases = [
+        (tags("tt_matchAll.tagId", json!([1, 2])), vec![meter]),
+        (tags("tt_matchAny.tagId", json!([1, 3])), vec![spam, meter]),
+        (tags("tt_matchExact.tagId", json!([2])), vec![invoice]),
+        (tags("tt_allowed.tagId", json!([2, 3])), vec![spam, invoice]),
+        (tags("tt_excluded.tagId", json!([2])), vec![spam]),
+        (tags("tt.tagId", json!([3])), vec![spam]),
+    ];
+    for (body, expected) in cases {
+        let (status, page) = search(&stack, body.clone()).await;
+        assert_eq!(status, 200, "{body}: {page}");
+        assert_eq!(ids(&page), expected, "{body}");
+    }
+
+    let (_, page) = search(&stack, json!({"ticketScope": "skills"})).await;
+    assert_eq!(ids(&page), vec![invoice, meter], "the routing view has no spam");
+    let (status, _) = search(&stack, json!({"ticketScope": "mine"})).await;
+    assert_eq!(status, 400);
+
+    let stats = stack
+        .eventually("tag counts", || async {
+            let s: Value = stack
+                .admin(Method::GET, "/ticket/stats")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (s["total"] == 3).then_some(s)
+        })
+        .await;
+    assert_eq!(
+        stats["tags"],
+        json!([{"tagId": 2, "count": 2}, {"tagId": 1, "count": 1}, {"tagId": 3, "count": 1}])
+    );
 }

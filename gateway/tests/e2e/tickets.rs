@@ -29,7 +29,8 @@ async fn create_applies_contract_defaults_and_get_returns_the_same_ticket() {
     );
 
     let id = created["id"].as_i64().unwrap();
-    let (status, fetched) = send(stack.admin(Method::GET, &format!("/ticket/{id}"))).await;
+    let (status, fetched) =
+        send(stack.admin(Method::GET, &format!("/ticket/{id}?viewing=false"))).await;
     assert_eq!(status, 200);
     assert_eq!(fetched, created);
 }

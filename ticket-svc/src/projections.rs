@@ -1,0 +1,110 @@
+//! The read side of ticket-svc, fed only by ticket events through one queue (one inbox per
+//! schema, so one consumer): the stats counts and the activity trail.
+
+use enneo_common::amqp::Envelope;
+use enneo_common::consumer::Handler;
+use serde::Deserialize;
+use sqlx::PgConnection;
+
+use crate::events::{TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED};
+
+pub const QUEUE: &str = "ticket-svc.projections";
+pub const ROUTING_KEYS: &[&str] = &["ticket.#"];
+
+pub struct Projections;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload {
+    ticket: Option<Snapshot>,
+    #[serde(default)]
+    changed_fields: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Snapshot {
+    status: String,
+    channel: String,
+    priority: String,
+    #[serde(default)]
+    tag_ids: Vec<i64>,
+}
+
+impl Handler for Projections {
+    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+        let ticket_id: i64 = event.aggregate_id.parse()?;
+        let payload: Payload = serde_json::from_value(event.payload.clone())?;
+        if event.event_type == TICKET_DELETED {
+            // A hard delete erases what we derived from the ticket too.
+            sqlx::query("DELETE FROM ticket.stats_ticket WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM ticket.activity WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            return Ok(());
+        }
+        if let Some(ticket) = &payload.ticket {
+            stats(tx, ticket_id, event.aggregate_version, ticket).await?;
+        }
+        activity(tx, ticket_id, event, &payload.changed_fields).await
+    }
+}
+
+async fn stats(
+    tx: &mut PgConnection,
+    ticket_id: i64,
+    version: i64,
+    ticket: &Snapshot,
+) -> anyhow::Result<()> {
+    // Only a newer version replaces what we know: late or reordered events are dropped.
+    sqlx::query(
+        "INSERT INTO ticket.stats_ticket (ticket_id, version, status, channel, priority, tag_ids) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, \
+           status = EXCLUDED.status, channel = EXCLUDED.channel, \
+           priority = EXCLUDED.priority, tag_ids = EXCLUDED.tag_ids, updated_at = now() \
+         WHERE ticket.stats_ticket.version < EXCLUDED.version",
+    )
+    .bind(ticket_id)
+    .bind(version)
+    .bind(&ticket.status)
+    .bind(&ticket.channel)
+    .bind(&ticket.priority)
+    .bind(&ticket.tag_ids)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn activity(
+    tx: &mut PgConnection,
+    ticket_id: i64,
+    event: &Envelope,
+    changed: &[String],
+) -> anyhow::Result<()> {
+    let kind = match event.event_type.as_str() {
+        TICKET_CREATED => "ticketCreated",
+        TICKET_UPDATED => "ticketUpdated",
+        other => other,
+    };
+    sqlx::query(
+        "INSERT INTO ticket.activity \
+         (event_id, ticket_id, type, occurred_at, actor, changed_fields, version, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(event.event_id)
+    .bind(ticket_id)
+    .bind(kind)
+    .bind(event.occurred_at)
+    .bind(&event.actor)
+    .bind(changed)
+    .bind(event.aggregate_version)
+    .bind(enneo_common::telemetry::current_traceparent())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
