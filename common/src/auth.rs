@@ -12,14 +12,22 @@ use tonic::metadata::{MetadataMap, MetadataValue};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// JWT payload. `userId` and `exp` are what Enneo clients rely on.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// JWT payload. `userId` and `exp` are what Enneo clients rely on. The routing fields carry
+/// the agent's skills until user profiles own them.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Claims {
     pub user_id: i64,
     pub role: String,
     pub iat: i64,
     pub exp: i64,
+    /// Tag ids the agent may be routed; absent means no skill restriction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skills: Option<Vec<i64>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_tag_ids: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub required_tag_ids: Vec<i64>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -145,11 +153,42 @@ pub struct Caller {
     pub user_id: i64,
     pub role: String,
     pub permissions: Vec<String>,
+    pub routing: Routing,
+}
+
+/// What ticket routing may give the caller (contract §8.1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routing {
+    /// None: no skill restriction. Some([]): only untagged tickets.
+    pub skills: Option<Vec<i64>>,
+    pub excluded_tag_ids: Vec<i64>,
+    pub required_tag_ids: Vec<i64>,
+}
+
+impl Routing {
+    pub fn from_claims(claims: &Claims) -> Self {
+        Self {
+            skills: claims.skills.clone(),
+            excluded_tag_ids: claims.excluded_tag_ids.clone(),
+            required_tag_ids: claims.required_tag_ids.clone(),
+        }
+    }
 }
 
 const USER_ID: &str = "x-enneo-user-id";
 const ROLE: &str = "x-enneo-role";
 const PERMISSIONS: &str = "x-enneo-permissions";
+const SKILLS: &str = "x-enneo-skills";
+const EXCLUDED_TAGS: &str = "x-enneo-excluded-tags";
+const REQUIRED_TAGS: &str = "x-enneo-required-tags";
+
+fn ids_text(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+fn ids_parse(text: &str) -> Vec<i64> {
+    text.split(',').filter_map(|id| id.trim().parse().ok()).collect()
+}
 
 impl Caller {
     pub fn from_role(user_id: i64, role: Role) -> Self {
@@ -157,11 +196,17 @@ impl Caller {
             user_id,
             role: role.as_str().to_owned(),
             permissions: role.permissions().iter().map(|p| (*p).to_owned()).collect(),
+            routing: Routing::default(),
         }
     }
 
     pub fn system() -> Self {
-        Self { user_id: 0, role: "system".into(), permissions: Vec::new() }
+        Self {
+            user_id: 0,
+            role: "system".into(),
+            permissions: Vec::new(),
+            routing: Routing::default(),
+        }
     }
 
     pub fn has(&self, permission: &str) -> bool {
@@ -177,6 +222,11 @@ impl Caller {
         put(metadata, USER_ID, self.user_id.to_string());
         put(metadata, ROLE, self.role.clone());
         put(metadata, PERMISSIONS, self.permissions.join(","));
+        if let Some(skills) = &self.routing.skills {
+            put(metadata, SKILLS, ids_text(skills));
+        }
+        put(metadata, EXCLUDED_TAGS, ids_text(&self.routing.excluded_tag_ids));
+        put(metadata, REQUIRED_TAGS, ids_text(&self.routing.required_tag_ids));
     }
 
     /// The caller named in metadata, or `None` when the request carries no identity.
@@ -190,7 +240,12 @@ impl Caller {
             .filter(|p| !p.is_empty())
             .map(str::to_owned)
             .collect();
-        Some(Self { user_id, role, permissions })
+        let routing = Routing {
+            skills: get(SKILLS).map(ids_parse),
+            excluded_tag_ids: get(EXCLUDED_TAGS).map(ids_parse).unwrap_or_default(),
+            required_tag_ids: get(REQUIRED_TAGS).map(ids_parse).unwrap_or_default(),
+        };
+        Some(Self { user_id, role, permissions, routing })
     }
 }
 
@@ -199,7 +254,7 @@ mod tests {
     use super::*;
 
     fn claims(exp: i64) -> Claims {
-        Claims { user_id: 7, role: "agent".into(), iat: 0, exp }
+        Claims { user_id: 7, role: "agent".into(), iat: 0, exp, ..Default::default() }
     }
 
     #[test]
@@ -231,7 +286,12 @@ mod tests {
 
     #[test]
     fn caller_survives_metadata() {
-        let caller = Caller::from_role(3, Role::Agent);
+        let mut caller = Caller::from_role(3, Role::Agent);
+        caller.routing = Routing {
+            skills: Some(vec![1, 2]),
+            excluded_tag_ids: vec![3],
+            required_tag_ids: Vec::new(),
+        };
         let mut md = MetadataMap::new();
         caller.inject(&mut md);
         assert_eq!(Caller::extract(&md), Some(caller));

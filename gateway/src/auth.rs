@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use enneo_common::auth::{self, Caller, Role, TokenError};
+use enneo_common::auth::{self, Caller, Role, Routing, TokenError};
 use secrecy::ExposeSecret;
 
 use crate::AppState;
@@ -33,7 +33,9 @@ impl FromRequestParts<AppState> for Auth {
         let role = Role::parse(&claims.role).ok_or_else(|| {
             ApiError::forbidden(format!("role {:?} grants no access", claims.role))
         })?;
-        Ok(Self(Caller::from_role(claims.user_id, role)))
+        let mut caller = Caller::from_role(claims.user_id, role);
+        caller.routing = Routing::from_claims(&claims);
+        Ok(Self(caller))
     }
 }
 

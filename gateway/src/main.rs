@@ -22,6 +22,15 @@ enum Command {
         role: String,
         #[arg(long, default_value_t = 24)]
         ttl_hours: i64,
+        /// Tag ids the agent may be routed (comma-separated); omit for no restriction.
+        #[arg(long, value_delimiter = ',')]
+        skills: Option<Vec<i64>>,
+        /// Tag ids whose tickets the agent is never routed.
+        #[arg(long, value_delimiter = ',')]
+        excluded_tags: Vec<i64>,
+        /// Tag ids of which a routed ticket must carry at least one.
+        #[arg(long, value_delimiter = ',')]
+        required_tags: Vec<i64>,
     },
 }
 
@@ -29,7 +38,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = gateway::Config::from_env()?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::IssueToken { user_id, role, ttl_hours } => {
+        Command::IssueToken { user_id, role, ttl_hours, skills, excluded_tags, required_tags } => {
             let role =
                 Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin or agent"))?;
             anyhow::ensure!(ttl_hours > 0, "ttl-hours must be positive");
@@ -39,6 +48,9 @@ fn main() -> anyhow::Result<()> {
                 role: role.as_str().into(),
                 iat: now,
                 exp: now + ttl_hours * 3600,
+                skills,
+                excluded_tag_ids: excluded_tags,
+                required_tag_ids: required_tags,
             };
             println!(
                 "{}",

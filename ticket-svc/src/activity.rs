@@ -72,6 +72,7 @@ fn message(kind: &str, changed: &[String]) -> String {
         "ticketCreated" => "Ticket created".into(),
         "ticketUpdated" if changed.is_empty() => "Ticket updated".into(),
         "ticketUpdated" => format!("Ticket updated: {}", changed.join(", ")),
+        "ticketRouted" => "Ticket routed to an agent".into(),
         other => other.to_owned(),
     }
 }

@@ -9,6 +9,7 @@ pub const DOMAIN: &str = "ticket";
 pub const TICKET_CREATED: &str = "TicketCreated";
 pub const TICKET_UPDATED: &str = "TicketUpdated";
 pub const TICKET_DELETED: &str = "TicketDeleted";
+pub const TICKET_ROUTED: &str = "TicketRouted";
 
 /// Payload: `{ticket: <snapshot>, changedFields: [...]}`.
 pub fn ticket_event(

@@ -9,6 +9,7 @@ pub mod model;
 pub mod patch;
 pub mod presence;
 pub mod projections;
+pub mod routing;
 pub mod search;
 pub mod service;
 pub mod stats;
@@ -50,7 +51,8 @@ pub async fn run(
         handler: projections::Projections,
     };
     let projection = tokio::spawn(projection.run(shutdown.clone()));
-    let tickets = service::Tickets { pool: pool.clone(), outbox };
+    let tickets =
+        service::Tickets { pool: pool.clone(), outbox, routing: routing::Settings::from_env()? };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
         .add_service(TicketServiceServer::new(tickets));

@@ -6,7 +6,7 @@ use enneo_common::consumer::Handler;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use crate::events::{TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED};
+use crate::events::{TICKET_CREATED, TICKET_DELETED, TICKET_ROUTED, TICKET_UPDATED};
 
 pub const QUEUE: &str = "ticket-svc.projections";
 pub const ROUTING_KEYS: &[&str] = &["ticket.#"];
@@ -89,6 +89,7 @@ async fn activity(
     let kind = match event.event_type.as_str() {
         TICKET_CREATED => "ticketCreated",
         TICKET_UPDATED => "ticketUpdated",
+        TICKET_ROUTED => "ticketRouted",
         other => other,
     };
     sqlx::query(

@@ -13,7 +13,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Int,
     Text,
     Bool,
@@ -59,7 +59,7 @@ const NOT_YET_SERVED: &[&str] = &["i.aiAgentId", "w.id", "qa.state"];
 
 /// How a ticket's tags relate to the given set.
 #[derive(Debug, Clone, Copy)]
-enum TagMatch {
+pub(crate) enum TagMatch {
     /// Carries every given tag.
     All,
     /// Carries at least one.
@@ -169,12 +169,12 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
     });
 
     let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket.ticket t");
-    push_where(&mut count, &conditions);
+    push_where(&mut count, &conditions, false);
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
 
     let mut page =
         QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
-    push_where(&mut page, &conditions);
+    push_where(&mut page, &conditions, false);
     // Column and direction come from the tables above; id breaks ties so pages are stable.
     if let (Some(text), "relevance") = (&text, order_field) {
         page.push(" ORDER BY ts_rank(t.search, websearch_to_tsquery('simple', ");
@@ -190,7 +190,7 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
 
 /// A bound value of one of the column kinds.
 #[derive(Debug, Clone)]
-enum Value {
+pub(crate) enum Value {
     Int(i64),
     Text(String),
     Bool(bool),
@@ -198,7 +198,7 @@ enum Value {
 }
 
 #[derive(Debug)]
-enum Condition {
+pub(crate) enum Condition {
     /// Matches every row (`t.channel = all`).
     Always,
     /// Matches no row (a full-text term too short to search for).
@@ -370,8 +370,14 @@ impl Condition {
     }
 }
 
-fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition]) {
-    let mut first = true;
+/// Parses search filters (routing takes the same ones).
+pub(crate) fn parse_filters(filters: &[pb::Filter], now: DateTime<Utc>) -> Result<Vec<Condition>> {
+    filters.iter().map(|f| Condition::parse(f, now)).collect()
+}
+
+/// Appends `conditions`, starting a WHERE clause unless `in_where` says one is open.
+pub(crate) fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition], in_where: bool) {
+    let mut first = !in_where;
     for condition in conditions {
         if matches!(condition, Condition::Always) {
             continue;

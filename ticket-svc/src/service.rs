@@ -12,16 +12,17 @@ use sqlx::{PgConnection, PgPool};
 use tonic::{Request, Response, Status};
 
 use crate::error::{Error, Result};
-use crate::events::{self, TICKET_CREATED, TICKET_DELETED, TICKET_UPDATED};
+use crate::events::{self, TICKET_CREATED, TICKET_DELETED, TICKET_ROUTED, TICKET_UPDATED};
 use crate::idempotency::{self, Claim};
 use crate::model::{self, TicketRow, check_enum, from_timestamp};
 use crate::patch::{self, Mode};
-use crate::{activity, presence, search, stats, store};
+use crate::{activity, presence, routing, search, stats, store};
 
 #[derive(Clone)]
 pub struct Tickets {
     pub pool: PgPool,
     pub outbox: Outbox,
+    pub routing: routing::Settings,
 }
 
 fn require(caller: &Caller, permission: &str) -> Result<()> {
@@ -209,6 +210,21 @@ impl Tickets {
         Ok(pb::Ticket { worked_on_by: present, ..row.into_proto() })
     }
 
+    async fn next(&self, caller: &Caller, req: pb::GetNextTicketRequest) -> Result<Option<i64>> {
+        require(caller, permission::READ_TICKETS)?;
+        let Some(routing::Claimed { id, mut tx }) =
+            routing::next(&self.pool, self.routing, caller, &req).await?
+        else {
+            return Ok(None);
+        };
+        let row = store::get(&mut tx, id, false).await?;
+        let event = events::ticket_event(TICKET_ROUTED, &row, &[], caller);
+        self.outbox.record(&mut tx, event).await?;
+        tx.commit().await?;
+        self.outbox.committed();
+        Ok(Some(id))
+    }
+
     async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
         require(caller, permission::DELETE_TICKET)?;
         let mut tx = self.pool.begin().await?;
@@ -324,6 +340,15 @@ impl TicketService for Tickets {
         let mut conn = self.pool.acquire().await.map_err(Error::from)?;
         let worked_on_by = presence::ping(&mut conn, request.get_ref().id, caller.user_id).await?;
         Ok(Response::new(pb::PingTicketResponse { worked_on_by }))
+    }
+
+    async fn get_next_ticket(
+        &self,
+        request: Request<pb::GetNextTicketRequest>,
+    ) -> Result<Response<pb::GetNextTicketResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let ticket_id = self.next(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::GetNextTicketResponse { ticket_id }))
     }
 
     async fn list_ticket_activity(

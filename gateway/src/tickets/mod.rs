@@ -21,7 +21,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{JsonBody, OptionalJsonBody, PathId, QueryParams};
 use docs::TicketWrite;
 use view::{TicketView, ViewOptions};
 
@@ -29,6 +29,7 @@ pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/ticket", post(create_ticket).patch(bulk_update_tickets))
         .route("/ticket/search", post(search_tickets))
+        .route("/ticket/getLatest", post(get_latest_ticket))
         .route("/ticket/stats", get(ticket_stats))
         .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket).delete(delete_ticket))
         .route("/ticket/{ticketId}/ping", get(ping_ticket))
@@ -377,6 +378,26 @@ pub struct FilterBody {
     to: Option<Value>,
 }
 
+fn filters(body: Vec<FilterBody>) -> Result<Vec<pb::Filter>, ApiError> {
+    body.into_iter()
+        .map(|f| {
+            Ok(pb::Filter {
+                key: f.key,
+                comparator: f.comparator,
+                values: f
+                    .values
+                    .unwrap_or_default()
+                    .iter()
+                    .map(scalar)
+                    .collect::<Result<_, _>>()?,
+                value: f.value.as_ref().map(scalar).transpose()?,
+                from: f.from.as_ref().map(scalar).transpose()?,
+                to: f.to.as_ref().map(scalar).transpose()?,
+            })
+        })
+        .collect()
+}
+
 /// A filter value as the service's text form; the service types it by key.
 fn scalar(value: &Value) -> Result<String, ApiError> {
     match value {
@@ -413,17 +434,7 @@ pub async fn search_tickets(
     if body.limit.is_some() && limit < 1 {
         return Err(ApiError::bad_request("limit must be at least 1"));
     }
-    let mut filters = Vec::with_capacity(body.filters.len());
-    for f in body.filters {
-        filters.push(pb::Filter {
-            key: f.key,
-            comparator: f.comparator,
-            values: f.values.unwrap_or_default().iter().map(scalar).collect::<Result<_, _>>()?,
-            value: f.value.as_ref().map(scalar).transpose()?,
-            from: f.from.as_ref().map(scalar).transpose()?,
-            to: f.to.as_ref().map(scalar).transpose()?,
-        });
-    }
+    let filters = filters(body.filters)?;
     let page = state
         .tickets()
         .search_tickets(request(
@@ -446,6 +457,50 @@ pub async fn search_tickets(
         offset: page.offset,
         limit: page.limit,
     }))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GetLatestBody {
+    /// `earliest` (default), `previous` or `next`, relative to `ticketId` in your queue.
+    preferred_direction: Option<String>,
+    /// The ticket currently open; needed for `previous`/`next`.
+    ticket_id: Option<i64>,
+    /// Same shape as search filters; narrows the queue.
+    #[serde(default)]
+    filters: Vec<FilterBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct GetLatestResponse {
+    success: bool,
+    /// Null when your queue is empty.
+    ticket_id: Option<i64>,
+}
+
+/// Get next ticket id to work on.
+///
+/// Your queue: open, non-spam tickets your skills allow (untagged tickets always; tickets
+/// assigned to you first), ordered by the configured distribution sequence (default: SLA due
+/// date). The ticket returned is claimed through your presence: nobody else gets it while you
+/// keep pinging it.
+#[utoipa::path(post, path = "/api/mind/ticket/getLatest", tag = "ticket",
+    request_body(content = Option<GetLatestBody>, description = "Optional"),
+    responses((status = 200, body = GetLatestResponse),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn get_latest_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    OptionalJsonBody(body): OptionalJsonBody<GetLatestBody>,
+) -> Result<Json<GetLatestResponse>, ApiError> {
+    let next = pb::GetNextTicketRequest {
+        preferred_direction: body.preferred_direction.unwrap_or_default(),
+        ticket_id: body.ticket_id,
+        filters: filters(body.filters)?,
+    };
+    let found = state.tickets().get_next_ticket(request(next, &caller)).await?.into_inner();
+    Ok(Json(GetLatestResponse { success: true, ticket_id: found.ticket_id }))
 }
 
 /// Counts of the event-fed read model.

@@ -29,7 +29,13 @@ async fn missing_bad_and_expired_tokens_are_401_with_json() {
     assert_eq!(body["error"], "token has expired");
 
     let forged = enneo_common::auth::sign(
-        &enneo_common::auth::Claims { user_id: 1, role: "admin".into(), iat: 0, exp: i64::MAX },
+        &enneo_common::auth::Claims {
+            user_id: 1,
+            role: "admin".into(),
+            iat: 0,
+            exp: i64::MAX,
+            ..Default::default()
+        },
         b"some-other-secret-of-sufficient-length",
     );
     let (status, _) =

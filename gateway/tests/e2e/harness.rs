@@ -214,7 +214,24 @@ impl Stack {
 
 pub fn token(user_id: i64, role: &str, ttl: i64) -> String {
     let now = chrono::Utc::now().timestamp();
-    sign(&Claims { user_id, role: role.into(), iat: now, exp: now + ttl }, JWT_SECRET.as_bytes())
+    let claims =
+        Claims { user_id, role: role.into(), iat: now, exp: now + ttl, ..Default::default() };
+    sign(&claims, JWT_SECRET.as_bytes())
+}
+
+/// A token whose claims carry routing skills.
+pub fn agent_token(user_id: i64, skills: Option<Vec<i64>>, excluded: Vec<i64>) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = Claims {
+        user_id,
+        role: "agent".into(),
+        iat: now,
+        exp: now + 3600,
+        skills,
+        excluded_tag_ids: excluded,
+        required_tag_ids: Vec::new(),
+    };
+    sign(&claims, JWT_SECRET.as_bytes())
 }
 
 async fn start_service<F, Fut>(

@@ -7,5 +7,6 @@ mod bulk;
 mod events;
 mod lifecycle;
 mod meta;
+mod routing;
 mod search;
 mod tickets;

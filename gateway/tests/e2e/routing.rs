@@ -1,0 +1,190 @@
+//! `POST /ticket/getLatest`: the caller's queue, its order, and claims under concurrency.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Stack, agent_token};
+
+async fn next_as(stack: &Stack, token: &str, body: Value) -> (u16, Value) {
+    let response = stack
+        .http
+        .post(stack.url("/api/mind/ticket/getLatest"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+async fn next_id(stack: &Stack, token: &str) -> Option<i64> {
+    let (status, body) = next_as(stack, token, json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], true);
+    body["ticketId"].as_i64()
+}
+
+async fn ticket(stack: &Stack, body: Value) -> i64 {
+    stack.create(body).await["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_queue_honours_skills_exclusions_state_and_due_dates() {
+    let stack = Stack::start().await;
+    let later =
+        ticket(&stack, json!({"channel": "email", "tagIds": [1], "dueBy": "2031-01-01 00:00:00"}))
+            .await;
+    let overdue =
+        ticket(&stack, json!({"channel": "email", "tagIds": [1], "dueBy": "2020-01-01 00:00:00"}))
+            .await;
+    let untagged = ticket(&stack, json!({"channel": "chat", "dueBy": "2030-01-01 00:00:00"})).await;
+    let no_due = ticket(&stack, json!({"channel": "email", "tagIds": [1]})).await;
+    ticket(&stack, json!({"channel": "email", "tagIds": [2], "dueBy": "2019-01-01 00:00:00"}))
+        .await;
+    ticket(&stack, json!({"channel": "email", "tagIds": [1, 9], "dueBy": "2019-01-01 00:00:00"}))
+        .await;
+    ticket(&stack, json!({"channel": "email", "status": "closed", "dueBy": "2019-01-01 00:00:00"}))
+        .await;
+    ticket(
+        &stack,
+        json!({"channel": "email", "spamStatus": "auto_spam", "dueBy": "2019-01-01 00:00:00"}),
+    )
+    .await;
+    ticket(&stack, json!({"channel": "email", "agentId": 77, "dueBy": "2019-01-01 00:00:00"}))
+        .await;
+
+    // Skill 1, never tag 9: most overdue first, no due date last.
+    let agent = agent_token(10, Some(vec![1]), vec![9]);
+    let mut served = Vec::new();
+    while let Some(id) = next_id(&stack, &agent).await {
+        assert!(!served.contains(&id), "{id} served twice to its holder");
+        served.push(id);
+        // Done with it: closing takes it out of the queue.
+        stack
+            .admin(Method::PATCH, &format!("/ticket/{id}"))
+            .json(&json!({"status": "closed"}))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(served, vec![overdue, untagged, later, no_due]);
+}
+
+#[tokio::test]
+async fn tickets_assigned_to_the_caller_come_first_and_match_all_is_stricter() {
+    let stack = Stack::start().await;
+    ticket(&stack, json!({"channel": "email", "dueBy": "2020-01-01 00:00:00"})).await;
+    // Assigned to agent 11 and outside its skills: still first.
+    let mine = ticket(
+        &stack,
+        json!({"channel": "email", "agentId": 11, "tagIds": [5], "dueBy": "2030-01-01 00:00:00"}),
+    )
+    .await;
+    let agent = agent_token(11, Some(vec![1]), Vec::new());
+    assert_eq!(next_id(&stack, &agent).await, Some(mine));
+}
+
+#[tokio::test]
+async fn two_agents_asking_at_once_never_get_the_same_ticket() {
+    let stack = Stack::start().await;
+    let mut created = Vec::new();
+    for _ in 0..4 {
+        created.push(ticket(&stack, json!({"channel": "email"})).await);
+    }
+    let (a, b) = (agent_token(21, None, Vec::new()), agent_token(22, None, Vec::new()));
+    for _ in 0..2 {
+        let (x, y) = tokio::join!(next_id(&stack, &a), next_id(&stack, &b));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_ne!(x, y, "both agents got ticket {x}");
+        // The holders keep their tickets: asking again returns the same one.
+        assert_eq!(next_id(&stack, &a).await, Some(x));
+        assert_eq!(next_id(&stack, &b).await, Some(y));
+        for id in [x, y] {
+            stack
+                .admin(Method::PATCH, &format!("/ticket/{id}"))
+                .json(&json!({"status": "closed"}))
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(next_id(&stack, &a).await, None, "all four were served");
+}
+
+#[tokio::test]
+async fn a_ticket_whose_agent_stopped_pinging_is_offered_again() {
+    let stack = Stack::start().await;
+    let id = ticket(&stack, json!({"channel": "email"})).await;
+    let (a, b) = (agent_token(31, None, Vec::new()), agent_token(32, None, Vec::new()));
+    assert_eq!(next_id(&stack, &a).await, Some(id));
+    assert_eq!(next_id(&stack, &b).await, None, "held by agent 31");
+    let mut db = stack.db().await;
+    sqlx::query(
+        "UPDATE ticket.presence SET expires_at = now() - interval '1 second' WHERE user_id = 31",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(next_id(&stack, &b).await, Some(id));
+
+    let trail = stack
+        .eventually("the routing in the activity trail", || async {
+            let a: Value = stack
+                .admin(Method::GET, &format!("/ticket/{id}/activity"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (a["total"] == 3).then_some(a)
+        })
+        .await;
+    assert_eq!(trail["activities"][0]["type"], "ticketRouted");
+    assert_eq!(trail["activities"][0]["userId"], 32);
+}
+
+#[tokio::test]
+async fn next_and_previous_walk_the_queue() {
+    let stack = Stack::start().await;
+    let first = ticket(&stack, json!({"channel": "email", "dueBy": "2020-01-01 00:00:00"})).await;
+    let second = ticket(&stack, json!({"channel": "email", "dueBy": "2021-01-01 00:00:00"})).await;
+    let third = ticket(&stack, json!({"channel": "email", "dueBy": "2022-01-01 00:00:00"})).await;
+    let agent = agent_token(41, None, Vec::new());
+    let (_, body) =
+        next_as(&stack, &agent, json!({"preferredDirection": "next", "ticketId": first})).await;
+    assert_eq!(body["ticketId"], second);
+    let (_, body) =
+        next_as(&stack, &agent, json!({"preferredDirection": "next", "ticketId": second})).await;
+    assert_eq!(body["ticketId"], third);
+    let (_, body) =
+        next_as(&stack, &agent, json!({"preferredDirection": "previous", "ticketId": third})).await;
+    assert_eq!(body["ticketId"], second);
+    let (_, body) = next_as(
+        &stack,
+        &agent,
+        json!({"filters": [{"key": "t.id", "comparator": "=", "value": third}]}),
+    )
+    .await;
+    assert_eq!(body["ticketId"], third);
+
+    for bad in [
+        json!({"preferredDirection": "sideways"}),
+        json!({"preferredDirection": "next"}),
+        json!({"ticketId": "x"}),
+        json!({"filters": [{"key": "t.nope", "comparator": "=", "value": 1}]}),
+    ] {
+        let (status, body) = next_as(&stack, &agent, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    // No body at all is the plain "earliest" request.
+    let response = stack
+        .http
+        .post(stack.url("/api/mind/ticket/getLatest"))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}

@@ -1,0 +1,211 @@
+//! "Next ticket" (contract §8.1): the caller's queue is the open, non-spam tickets their
+//! skills allow (untagged tickets pass every skill filter), tickets assigned to the caller
+//! first, in the configured distribution order. Taking a ticket claims it through the caller's
+//! presence, so two agents asking at the same moment never get the same ticket; when an agent
+//! stops pinging, the presence expires and the ticket is offered again.
+
+use chrono::Utc;
+use enneo_common::auth::Caller;
+use enneo_proto::ticket::v1 as pb;
+use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
+
+use crate::error::{Error, Result};
+use crate::presence;
+use crate::search::{parse_filters, push_where};
+
+/// How far down the queue `next`/`previous` navigation looks.
+const QUEUE_WINDOW: i64 = 1000;
+
+/// `autopilotTagMatchingMode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Matching {
+    /// At least one of the ticket's tags is a skill (the default).
+    Any,
+    /// Every tag of the ticket is a skill.
+    All,
+}
+
+/// `autopilotOrderingSequence`: primary key plus tie-breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    /// SLA due date ascending, most overdue first; no due date counts as 2099-12-31.
+    DueDate,
+    PriorityThenDueDate,
+    /// Highest priority, then newest last customer message (LIFO).
+    PriorityThenNewest,
+    /// Highest priority, then oldest customer message (FIFO).
+    PriorityThenOldest,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub matching: Matching,
+    pub ordering: Ordering,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { matching: Matching::Any, ordering: Ordering::DueDate }
+    }
+}
+
+impl Settings {
+    /// `TICKET_ROUTING_MATCHING` (matchAny | matchAll) and `TICKET_ROUTING_ORDER`
+    /// (dueDate | priorityThenDueDate | priorityThenNewest | priorityThenOldest), until these
+    /// are tenant settings.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let mut settings = Self::default();
+        if let Ok(value) = std::env::var("TICKET_ROUTING_MATCHING") {
+            settings.matching = match value.as_str() {
+                "matchAny" => Matching::Any,
+                "matchAll" => Matching::All,
+                other => anyhow::bail!("TICKET_ROUTING_MATCHING: unknown mode {other:?}"),
+            };
+        }
+        if let Ok(value) = std::env::var("TICKET_ROUTING_ORDER") {
+            settings.ordering = match value.as_str() {
+                "dueDate" => Ordering::DueDate,
+                "priorityThenDueDate" => Ordering::PriorityThenDueDate,
+                "priorityThenNewest" => Ordering::PriorityThenNewest,
+                "priorityThenOldest" => Ordering::PriorityThenOldest,
+                other => anyhow::bail!("TICKET_ROUTING_ORDER: unknown order {other:?}"),
+            };
+        }
+        Ok(settings)
+    }
+
+    fn order_by(self) -> &'static str {
+        match self.ordering {
+            Ordering::DueDate => "coalesce(t.due_by, '2099-12-31'::timestamptz) ASC",
+            Ordering::PriorityThenDueDate => {
+                "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
+                 ELSE 1 END DESC, coalesce(t.due_by, '2099-12-31'::timestamptz) ASC"
+            }
+            Ordering::PriorityThenNewest => {
+                "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
+                 ELSE 1 END DESC, coalesce(t.last_customer_message_at, t.created_at) DESC"
+            }
+            Ordering::PriorityThenOldest => {
+                "CASE t.priority WHEN 'urgent' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
+                 ELSE 1 END DESC, coalesce(t.last_customer_message_at, t.created_at) ASC"
+            }
+        }
+    }
+}
+
+/// The ordered queue of ticket ids the caller may be routed (without claiming anything).
+async fn queue(
+    pool: &PgPool,
+    settings: Settings,
+    caller: &Caller,
+    filters: &[pb::Filter],
+) -> Result<Vec<i64>> {
+    let conditions = parse_filters(filters, Utc::now())?;
+    let routing = &caller.routing;
+    let mut q = QueryBuilder::<Postgres>::new(
+        "SELECT t.id FROM ticket.ticket t WHERE t.status = 'open' \
+         AND (t.spam_status IS NULL \
+              OR t.spam_status NOT IN ('auto_spam', 'auto_programmatic', 'manual_spam')) \
+         AND (t.agent_id IS NOT DISTINCT FROM ",
+    );
+    q.push_bind(caller.user_id);
+    // Tickets assigned to the caller bypass the tag filters; others' tickets are theirs.
+    q.push(" OR (t.agent_id IS NULL");
+    if let Some(skills) = &routing.skills {
+        match settings.matching {
+            Matching::Any => {
+                q.push(" AND (cardinality(t.tag_ids) = 0 OR t.tag_ids && ");
+                q.push_bind(skills.clone()).push(")");
+            }
+            Matching::All => {
+                q.push(" AND t.tag_ids <@ ").push_bind(skills.clone());
+            }
+        }
+    }
+    if !routing.excluded_tag_ids.is_empty() {
+        q.push(" AND NOT (t.tag_ids && ").push_bind(routing.excluded_tag_ids.clone()).push(")");
+    }
+    if !routing.required_tag_ids.is_empty() {
+        q.push(" AND t.tag_ids && ").push_bind(routing.required_tag_ids.clone());
+    }
+    q.push(
+        ")) AND NOT EXISTS (SELECT 1 FROM ticket.presence p WHERE p.ticket_id = t.id \
+            AND p.user_id <> ",
+    );
+    q.push_bind(caller.user_id).push(" AND p.expires_at > now())");
+    push_where(&mut q, &conditions, true);
+    q.push(" ORDER BY (t.agent_id IS NOT DISTINCT FROM ").push_bind(caller.user_id);
+    q.push(format!(") DESC, {}, t.id ASC LIMIT ", settings.order_by()));
+    q.push_bind(QUEUE_WINDOW);
+    Ok(q.build_query_scalar().fetch_all(pool).await?)
+}
+
+/// A claimed ticket: its row lock and the caller's presence live in `tx` until the caller
+/// commits (after recording what it needs to in the same transaction).
+pub struct Claimed {
+    pub id: i64,
+    pub tx: Transaction<'static, Postgres>,
+}
+
+/// Picks and claims the next ticket; `None` when the caller's queue is empty.
+pub async fn next(
+    pool: &PgPool,
+    settings: Settings,
+    caller: &Caller,
+    req: &pb::GetNextTicketRequest,
+) -> Result<Option<Claimed>> {
+    let ids = queue(pool, settings, caller, &req.filters).await?;
+    let position = req.ticket_id.and_then(|id| ids.iter().position(|t| *t == id));
+    let candidates: Vec<i64> = match (req.preferred_direction.as_str(), position) {
+        ("" | "earliest", _) => ids,
+        ("next", Some(p)) => ids[p + 1..].to_vec(),
+        ("previous", Some(p)) => ids[..p].iter().rev().copied().collect(),
+        ("next" | "previous", None) if req.ticket_id.is_none() => {
+            return Err(Error::InvalidArgument(
+                "preferredDirection next/previous needs ticketId".into(),
+            ));
+        }
+        // The current ticket left the queue (closed, taken): start from the head.
+        ("next" | "previous", None) => ids,
+        (other, _) => {
+            return Err(Error::InvalidArgument(format!(
+                "preferredDirection must be earliest, previous or next, got {other:?}"
+            )));
+        }
+    };
+    for id in candidates {
+        if let Some(claimed) = claim(pool, caller, id).await? {
+            return Ok(Some(claimed));
+        }
+    }
+    Ok(None)
+}
+
+/// Claims `id` for the caller unless another agent holds it or it is no longer open.
+async fn claim(pool: &PgPool, caller: &Caller, id: i64) -> Result<Option<Claimed>> {
+    let mut tx = pool.begin().await?;
+    // SKIP LOCKED: a concurrent claimer holds this row; move on rather than wait.
+    let locked: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM ticket.ticket WHERE id = $1 AND status = 'open' FOR UPDATE SKIP LOCKED",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if locked.is_none() {
+        return Ok(None);
+    }
+    // A fresh statement sees presences committed after the queue was read.
+    let taken: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM ticket.presence WHERE ticket_id = $1 \
+         AND user_id <> $2 AND expires_at > now())",
+    )
+    .bind(id)
+    .bind(caller.user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if taken {
+        return Ok(None);
+    }
+    presence::ping(&mut tx, id, caller.user_id).await?;
+    Ok(Some(Claimed { id, tx }))
+}
