@@ -118,6 +118,7 @@ impl Role {
                 permission::CREATE_TICKETS,
                 permission::UPDATE_TICKETS,
                 permission::READ_TICKET_STATS,
+                permission::FORWARD_TICKET,
             ],
         }
     }
@@ -131,6 +132,7 @@ pub mod permission {
     /// Writing subject, body, summary, attachments, externalTicketId, … (contract §1.2 (6)).
     pub const UPDATE_TECHNICAL_TICKET_FIELDS: &str = "updateTechnicalTicketFields";
     pub const READ_TICKET_STATS: &str = "readTicketStats";
+    pub const FORWARD_TICKET: &str = "forwardTicket";
     /// Hard (GDPR) delete of a ticket.
     pub const DELETE_TICKET: &str = "deleteTicket";
     /// Event ids and traces in the activity trail.
@@ -141,6 +143,7 @@ pub mod permission {
         UPDATE_TICKETS,
         UPDATE_TECHNICAL_TICKET_FIELDS,
         READ_TICKET_STATS,
+        FORWARD_TICKET,
         DELETE_TICKET,
         ACCESS_TECHNICAL_EVENTS,
     ];

@@ -73,6 +73,7 @@ fn message(kind: &str, changed: &[String]) -> String {
         "ticketUpdated" if changed.is_empty() => "Ticket updated".into(),
         "ticketUpdated" => format!("Ticket updated: {}", changed.join(", ")),
         "ticketRouted" => "Ticket routed to an agent".into(),
+        "ticketForwarded" => "Ticket forwarded by e-mail".into(),
         other => other.to_owned(),
     }
 }

@@ -10,6 +10,7 @@ pub const TICKET_CREATED: &str = "TicketCreated";
 pub const TICKET_UPDATED: &str = "TicketUpdated";
 pub const TICKET_DELETED: &str = "TicketDeleted";
 pub const TICKET_ROUTED: &str = "TicketRouted";
+pub const TICKET_FORWARDED: &str = "TicketForwarded";
 
 /// Payload: `{ticket: <snapshot>, changedFields: [...]}`.
 pub fn ticket_event(

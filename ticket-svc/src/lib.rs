@@ -5,6 +5,7 @@ pub mod activity;
 pub mod error;
 pub mod events;
 pub mod idempotency;
+pub mod mail;
 pub mod model;
 pub mod patch;
 pub mod presence;
@@ -32,9 +33,33 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Serves until `shutdown`: gRPC on `listener`, the outbox relay and the projections.
+/// What ticket-svc needs beyond the shared service configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub routing: routing::Settings,
+    pub mail: mail::Settings,
+}
+
+impl Settings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Ok(Self { routing: routing::Settings::from_env()?, mail: mail::Settings::from_env()? })
+    }
+}
+
+/// Serves with settings from the environment (`TICKET_ROUTING_*`, `TICKET_SMTP_URL`, …).
 pub async fn run(
     config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with(config, Settings::from_env()?, listener, shutdown).await
+}
+
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the projections and the
+/// mailer.
+pub async fn run_with(
+    config: ServiceConfig,
+    settings: Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -51,14 +76,20 @@ pub async fn run(
         handler: projections::Projections,
     };
     let projection = tokio::spawn(projection.run(shutdown.clone()));
-    let tickets =
-        service::Tickets { pool: pool.clone(), outbox, routing: routing::Settings::from_env()? };
+    let mail_queued = std::sync::Arc::new(tokio::sync::Notify::new());
+    let mailer = mail::Mailer {
+        pool: pool.clone(),
+        settings: settings.mail.clone(),
+        wake: mail_queued.clone(),
+    };
+    let mailer = tokio::spawn(mailer.run(shutdown.clone()));
+    let tickets = service::Tickets { pool: pool.clone(), outbox, settings, mail_queued };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
         .add_service(TicketServiceServer::new(tickets));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(relay, projection);
+    let _ = tokio::join!(relay, projection, mailer);
     pool.close().await;
     Ok(served?)
 }

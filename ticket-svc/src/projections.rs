@@ -6,7 +6,9 @@ use enneo_common::consumer::Handler;
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use crate::events::{TICKET_CREATED, TICKET_DELETED, TICKET_ROUTED, TICKET_UPDATED};
+use crate::events::{
+    TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED, TICKET_UPDATED,
+};
 
 pub const QUEUE: &str = "ticket-svc.projections";
 pub const ROUTING_KEYS: &[&str] = &["ticket.#"];
@@ -90,6 +92,7 @@ async fn activity(
         TICKET_CREATED => "ticketCreated",
         TICKET_UPDATED => "ticketUpdated",
         TICKET_ROUTED => "ticketRouted",
+        TICKET_FORWARDED => "ticketForwarded",
         other => other,
     };
     sqlx::query(

@@ -12,17 +12,21 @@ use sqlx::{PgConnection, PgPool};
 use tonic::{Request, Response, Status};
 
 use crate::error::{Error, Result};
-use crate::events::{self, TICKET_CREATED, TICKET_DELETED, TICKET_ROUTED, TICKET_UPDATED};
+use crate::events::{
+    self, TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED, TICKET_UPDATED,
+};
 use crate::idempotency::{self, Claim};
 use crate::model::{self, TicketRow, check_enum, from_timestamp};
 use crate::patch::{self, Mode};
-use crate::{activity, presence, routing, search, stats, store};
+use crate::{activity, mail, presence, routing, search, stats, store};
 
 #[derive(Clone)]
 pub struct Tickets {
     pub pool: PgPool,
     pub outbox: Outbox,
-    pub routing: routing::Settings,
+    pub settings: crate::Settings,
+    /// Wakes the mailer when a mail was queued.
+    pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 fn require(caller: &Caller, permission: &str) -> Result<()> {
@@ -213,7 +217,7 @@ impl Tickets {
     async fn next(&self, caller: &Caller, req: pb::GetNextTicketRequest) -> Result<Option<i64>> {
         require(caller, permission::READ_TICKETS)?;
         let Some(routing::Claimed { id, mut tx }) =
-            routing::next(&self.pool, self.routing, caller, &req).await?
+            routing::next(&self.pool, self.settings.routing, caller, &req).await?
         else {
             return Ok(None);
         };
@@ -223,6 +227,57 @@ impl Tickets {
         tx.commit().await?;
         self.outbox.committed();
         Ok(Some(id))
+    }
+
+    async fn forward(&self, caller: &Caller, req: pb::ForwardTicketRequest) -> Result<()> {
+        require(caller, permission::FORWARD_TICKET)?;
+        let mut tx = self.pool.begin().await?;
+        let row = store::get(&mut tx, req.id, false).await?;
+        let subject = req.subject.clone().unwrap_or_else(|| {
+            format!("Fwd: {}", row.subject.clone().unwrap_or_else(|| format!("Ticket #{}", row.id)))
+        });
+        let original_html = match (&row.body, &row.body_plain) {
+            (Some(html), _) => html.clone(),
+            (None, Some(text)) => format!("<pre>{}</pre>", mail::escape_html(text)),
+            (None, None) => String::new(),
+        };
+        let header = format!(
+            "---------- Forwarded ticket #{} ----------\nFrom: {}\nDate: {}\nSubject: {}",
+            row.id,
+            row.from_addr.as_deref().unwrap_or("-"),
+            row.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            row.subject.as_deref().unwrap_or("-"),
+        );
+        let note_html = req.body.clone().unwrap_or_default();
+        let html = format!(
+            "{note_html}<p>{}</p>{original_html}",
+            mail::escape_html(&header).replace('\n', "<br>")
+        );
+        let original_text =
+            row.body_plain.clone().unwrap_or_else(|| mail::html_to_text(&original_html));
+        let text = format!("{}\n\n{header}\n\n{original_text}", mail::html_to_text(&note_html));
+        mail::queue(
+            &mut tx,
+            &self.settings.mail,
+            mail::Outgoing {
+                ticket_id: row.id,
+                purpose: "forward",
+                to: &req.to,
+                cc: &req.cc,
+                bcc: &req.bcc,
+                subject: &subject,
+                html: &html,
+                text: text.trim(),
+            },
+        )
+        .await?;
+        let mut event = events::ticket_event(TICKET_FORWARDED, &row, &[], caller);
+        event.payload["forwardedTo"] = serde_json::json!(req.to);
+        self.outbox.record(&mut tx, event).await?;
+        tx.commit().await?;
+        self.outbox.committed();
+        self.mail_queued.notify_one();
+        Ok(())
     }
 
     async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
@@ -349,6 +404,15 @@ impl TicketService for Tickets {
         let caller = grpc::caller(&request)?;
         let ticket_id = self.next(&caller, request.into_inner()).await?;
         Ok(Response::new(pb::GetNextTicketResponse { ticket_id }))
+    }
+
+    async fn forward_ticket(
+        &self,
+        request: Request<pb::ForwardTicketRequest>,
+    ) -> Result<Response<pb::ForwardTicketResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.forward(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ForwardTicketResponse {}))
     }
 
     async fn list_ticket_activity(

@@ -34,6 +34,7 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket).delete(delete_ticket))
         .route("/ticket/{ticketId}/ping", get(ping_ticket))
         .route("/ticket/{ticketId}/activity", get(ticket_activity))
+        .route("/ticket/{ticketId}/forward", post(forward_ticket))
 }
 
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -703,6 +704,66 @@ pub async fn ticket_activity(
         })
         .collect();
     Ok(Json(ActivityResponse { success: true, total: listed.total, activities }))
+}
+
+/// One address or several.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Addresses {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Addresses {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Self::One(address) => vec![address],
+            Self::Many(addresses) => addresses,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ForwardBody {
+    /// Recipient(s).
+    to_email: Addresses,
+    /// Default `Fwd: <ticket subject>`.
+    subject: Option<String>,
+    /// HTML placed above the forwarded ticket.
+    body: Option<String>,
+    cc: Option<Addresses>,
+    bcc: Option<Addresses>,
+    /// Sending mailbox. Until mailboxes are configurable, mail goes out from the configured
+    /// sender (`TICKET_MAIL_FROM`) whatever this says.
+    subchannel_id: Option<i64>,
+}
+
+/// Forward a ticket.
+///
+/// Sends the ticket by e-mail (needs `forwardTicket`). The mail is queued with the request
+/// and sent by the mailer; while the mail server is unreachable it waits and is retried.
+#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/forward", tag = "ticket",
+    params(("ticketId" = i64, Path)), request_body = ForwardBody,
+    responses((status = 200, body = Success), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn forward_ticket(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    JsonBody(body): JsonBody<ForwardBody>,
+) -> Result<Json<Success>, ApiError> {
+    let _ = body.subchannel_id;
+    let forward = pb::ForwardTicketRequest {
+        id,
+        to: body.to_email.into_vec(),
+        cc: body.cc.map(Addresses::into_vec).unwrap_or_default(),
+        bcc: body.bcc.map(Addresses::into_vec).unwrap_or_default(),
+        subject: body.subject,
+        body: body.body,
+    };
+    state.tickets().forward_ticket(request(forward, &caller)).await?;
+    Ok(Json(Success { success: true }))
 }
 
 fn missing_ticket() -> ApiError {

@@ -128,7 +128,11 @@ async fn stats_follow_creates_and_status_changes() {
 #[tokio::test]
 async fn events_wait_in_the_outbox_while_rabbitmq_is_unreachable() {
     let switch = Switch::start(false).await;
-    let stack = Stack::start_with(Options { ticket_amqp_url: Some(switch.url.clone()) }).await;
+    let stack = Stack::start_with(Options {
+        ticket_amqp_url: Some(switch.url.clone()),
+        ..Default::default()
+    })
+    .await;
     let id = stack.create(json!({"channel": "email"})).await["id"].as_i64().unwrap();
     stack
         .admin(Method::PATCH, &format!("/ticket/{id}"))

@@ -17,6 +17,8 @@ use sqlx::Connection as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::smtp::SmtpSink;
+
 pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
 
 pub fn admin_url() -> String {
@@ -40,6 +42,8 @@ fn pg_host_port() -> String {
 pub struct Options {
     /// ticket-svc's broker URL, e.g. through a [`Switch`]; the others use the real one.
     pub ticket_amqp_url: Option<String>,
+    /// ticket-svc's mail server; by default the stack's own [`SmtpSink`].
+    pub smtp_url: Option<String>,
 }
 
 pub struct Stack {
@@ -49,6 +53,8 @@ pub struct Stack {
     pub agent_token: String,
     pub database: String,
     pub prefix: String,
+    /// Receives the stack's outgoing mail (unless `Options::smtp_url` pointed elsewhere).
+    pub mail: SmtpSink,
     shutdown: CancellationToken,
 }
 
@@ -71,6 +77,15 @@ impl Stack {
         let prefix = format!("t_{id}.");
         let shutdown = CancellationToken::new();
 
+        let mail = SmtpSink::start().await;
+        let settings = ticket_svc::Settings {
+            routing: ticket_svc::routing::Settings::default(),
+            mail: ticket_svc::mail::Settings {
+                url: SecretString::from(options.smtp_url.clone().unwrap_or_else(|| mail.url())),
+                from: "Enneo Test <support@enneo.test>".into(),
+                retry_base: Duration::from_millis(300),
+            },
+        };
         let ticket = start_service(
             &ticket_svc::SPEC,
             &ticket_svc::MIGRATOR,
@@ -78,7 +93,7 @@ impl Stack {
             &prefix,
             options.ticket_amqp_url.clone(),
             &shutdown,
-            ticket_svc::run,
+            |config, listener, shutdown| ticket_svc::run_with(config, settings, listener, shutdown),
         )
         .await;
         let agent = start_service(
@@ -131,6 +146,7 @@ impl Stack {
             agent_token: token(2, "agent", 3600),
             database,
             prefix,
+            mail,
             shutdown,
         };
         // Events published before a consumer's queue exists would have nowhere to go.

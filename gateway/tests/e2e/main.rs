@@ -1,10 +1,12 @@
 //! End-to-end tests through the gateway against real PostgreSQL and RabbitMQ.
 
 mod harness;
+mod smtp;
 
 mod auth;
 mod bulk;
 mod events;
+mod forward;
 mod lifecycle;
 mod meta;
 mod routing;
