@@ -119,6 +119,8 @@ impl Role {
                 permission::UPDATE_TICKETS,
                 permission::READ_TICKET_STATS,
                 permission::FORWARD_TICKET,
+                permission::SEND_REPLIES,
+                permission::CREATE_CONVERSATION,
             ],
         }
     }
@@ -133,6 +135,10 @@ pub mod permission {
     pub const UPDATE_TECHNICAL_TICKET_FIELDS: &str = "updateTechnicalTicketFields";
     pub const READ_TICKET_STATS: &str = "readTicketStats";
     pub const FORWARD_TICKET: &str = "forwardTicket";
+    /// Sending a reply to the customer (drafts and notes need only updateTickets).
+    pub const SEND_REPLIES: &str = "allowedToSendReplies";
+    /// Recording messages that happened elsewhere.
+    pub const CREATE_CONVERSATION: &str = "createConversation";
     /// Hard (GDPR) delete of a ticket.
     pub const DELETE_TICKET: &str = "deleteTicket";
     /// Event ids and traces in the activity trail.
@@ -144,6 +150,8 @@ pub mod permission {
         UPDATE_TECHNICAL_TICKET_FIELDS,
         READ_TICKET_STATS,
         FORWARD_TICKET,
+        SEND_REPLIES,
+        CREATE_CONVERSATION,
         DELETE_TICKET,
         ACCESS_TECHNICAL_EVENTS,
     ];

@@ -74,6 +74,7 @@ fn message(kind: &str, changed: &[String]) -> String {
         "ticketUpdated" => format!("Ticket updated: {}", changed.join(", ")),
         "ticketRouted" => "Ticket routed to an agent".into(),
         "ticketForwarded" => "Ticket forwarded by e-mail".into(),
+        "conversationCreated" => "Message added".into(),
         other => other.to_owned(),
     }
 }

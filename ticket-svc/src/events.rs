@@ -11,6 +11,7 @@ pub const TICKET_UPDATED: &str = "TicketUpdated";
 pub const TICKET_DELETED: &str = "TicketDeleted";
 pub const TICKET_ROUTED: &str = "TicketRouted";
 pub const TICKET_FORWARDED: &str = "TicketForwarded";
+pub const CONVERSATION_CREATED: &str = "ConversationCreated";
 
 /// Payload: `{ticket: <snapshot>, changedFields: [...]}`.
 pub fn ticket_event(

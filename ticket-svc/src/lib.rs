@@ -2,6 +2,7 @@
 //! event-fed read side (stats, activity trail).
 
 pub mod activity;
+pub mod conversation;
 pub mod error;
 pub mod events;
 pub mod idempotency;

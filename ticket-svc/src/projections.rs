@@ -7,7 +7,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::events::{
-    TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED, TICKET_UPDATED,
+    CONVERSATION_CREATED, TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED,
+    TICKET_UPDATED,
 };
 
 pub const QUEUE: &str = "ticket-svc.projections";
@@ -93,6 +94,7 @@ async fn activity(
         TICKET_UPDATED => "ticketUpdated",
         TICKET_ROUTED => "ticketRouted",
         TICKET_FORWARDED => "ticketForwarded",
+        CONVERSATION_CREATED => "conversationCreated",
         other => other,
     };
     sqlx::query(

@@ -29,7 +29,7 @@ pub struct Tickets {
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
-fn require(caller: &Caller, permission: &str) -> Result<()> {
+pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
     if caller.has(permission) {
         Ok(())
     } else {
@@ -118,7 +118,7 @@ impl Tickets {
     }
 
     /// Bumps the version, writes the row and records `TicketUpdated`.
-    async fn save_update(
+    pub(crate) async fn save_update(
         &self,
         tx: &mut PgConnection,
         mut row: TicketRow,
@@ -413,6 +413,60 @@ impl TicketService for Tickets {
         let caller = grpc::caller(&request)?;
         self.forward(&caller, request.into_inner()).await?;
         Ok(Response::new(pb::ForwardTicketResponse {}))
+    }
+
+    async fn list_conversations(
+        &self,
+        request: Request<pb::ListConversationsRequest>,
+    ) -> Result<Response<pb::ListConversationsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let conversations = self.list_conversations(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListConversationsResponse { conversations }))
+    }
+
+    async fn get_conversation(
+        &self,
+        request: Request<pb::ConversationRef>,
+    ) -> Result<Response<pb::ConversationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let conversation = self.get_conversation(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ConversationResponse { conversation: Some(conversation) }))
+    }
+
+    async fn reply_conversation(
+        &self,
+        request: Request<pb::ReplyRequest>,
+    ) -> Result<Response<pb::ConversationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let conversation = self.reply(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ConversationResponse { conversation: Some(conversation) }))
+    }
+
+    async fn store_conversation(
+        &self,
+        request: Request<pb::StoreRequest>,
+    ) -> Result<Response<pb::ConversationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let conversation = self.store_message(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ConversationResponse { conversation: Some(conversation) }))
+    }
+
+    async fn update_conversation(
+        &self,
+        request: Request<pb::UpdateConversationRequest>,
+    ) -> Result<Response<pb::ConversationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let conversation = self.update_conversation(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ConversationResponse { conversation: Some(conversation) }))
+    }
+
+    async fn delete_conversation(
+        &self,
+        request: Request<pb::ConversationRef>,
+    ) -> Result<Response<pb::DeleteConversationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete_conversation(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::DeleteConversationResponse {}))
     }
 
     async fn list_ticket_activity(

@@ -1,5 +1,6 @@
 //! `/ticket` routes: REST in the contract's shapes, translated to `enneo.ticket.v1` calls.
 
+pub mod conversations;
 pub mod docs;
 pub mod input;
 pub mod view;
@@ -27,6 +28,7 @@ use view::{TicketView, ViewOptions};
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
+        .merge(conversations::routes())
         .route("/ticket", post(create_ticket).patch(bulk_update_tickets))
         .route("/ticket/search", post(search_tickets))
         .route("/ticket/getLatest", post(get_latest_ticket))

@@ -5,6 +5,7 @@ mod smtp;
 
 mod auth;
 mod bulk;
+mod conversations;
 mod events;
 mod forward;
 mod lifecycle;
