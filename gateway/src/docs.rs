@@ -33,6 +33,10 @@ use crate::tickets::{self, docs::TicketWrite, view};
         tickets::conversations::store,
         tickets::conversations::update_conversation,
         tickets::conversations::delete_conversation,
+        crate::customers::by_ticket,
+        crate::customers::by_customer,
+        crate::customers::by_contract,
+        crate::customers::search,
         crate::meta::version,
         crate::meta::health,
     ),
@@ -68,6 +72,8 @@ use crate::tickets::{self, docs::TicketWrite, view};
         tickets::ActivityData,
         tickets::Technical,
         view::UserRef,
+        crate::customers::CustomerDoc,
+        crate::customers::CustomerRow,
         crate::meta::Version,
         crate::meta::Health,
     )),
@@ -75,6 +81,7 @@ use crate::tickets::{self, docs::TicketWrite, view};
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     tags((name = "ticket", description = "Tickets from e-mail, chat, phone, letter and portal"),
          (name = "conversation", description = "The messages of a ticket"),
+         (name = "customer", description = "Customers and contracts"),
          (name = "meta", description = "Version and health")),
 )]
 pub struct ApiDoc;

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod customers;
 pub mod docs;
 pub mod error;
 pub mod json;
@@ -80,6 +81,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(tickets::routes())
+        .merge(customers::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

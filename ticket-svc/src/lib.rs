@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod conversation;
+pub mod customers;
 pub mod error;
 pub mod events;
 pub mod idempotency;

@@ -18,7 +18,7 @@ use crate::events::{
 use crate::idempotency::{self, Claim};
 use crate::model::{self, TicketRow, check_enum, from_timestamp};
 use crate::patch::{self, Mode};
-use crate::{activity, mail, presence, routing, search, stats, store};
+use crate::{activity, customers, mail, presence, routing, search, stats, store};
 
 #[derive(Clone)]
 pub struct Tickets {
@@ -89,6 +89,7 @@ impl Tickets {
         let (row, updated_existing) = if let Some(id) = existing {
             let mut row = store::get(&mut tx, id, true).await?;
             let applied = patch::apply(&mut row, fields, Mode::Create, caller, now)?;
+            customers::absorb(&mut tx, &mut row).await?;
             if !applied.changed.is_empty() {
                 row = self.save_update(&mut tx, row, &applied.changed, caller, now).await?;
             }
@@ -102,6 +103,7 @@ impl Tickets {
             let mut row = TicketRow::new(channel, now);
             row.process = req.process;
             patch::apply(&mut row, fields, Mode::Create, caller, now)?;
+            customers::absorb(&mut tx, &mut row).await?;
             let row = store::insert(&mut tx, &row).await?;
             let event = events::ticket_event(TICKET_CREATED, &row, &[], caller);
             self.outbox.record(&mut tx, event).await?;
@@ -140,8 +142,15 @@ impl Tickets {
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, req.id, true).await?;
         check_unchanged_since(&row, &req)?;
-        let applied =
+        let mut applied =
             patch::apply(&mut row, req.fields.unwrap_or_default(), Mode::Update, caller, now)?;
+        if applied.changed.contains(&"customer") {
+            let linked = row.customer_id.clone();
+            customers::absorb(&mut tx, &mut row).await?;
+            if row.customer_id != linked {
+                applied.changed.push("customerId");
+            }
+        }
         if applied.changed.is_empty() {
             return Ok(row);
         }
@@ -205,7 +214,8 @@ impl Tickets {
     async fn get(&self, caller: &Caller, req: pb::GetTicketRequest) -> Result<pb::Ticket> {
         require(caller, permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
-        let row = store::get(&mut conn, req.id, false).await?;
+        let mut row = store::get(&mut conn, req.id, false).await?;
+        row.customer = customers::for_ticket(&mut conn, &row).await?;
         let present = if req.viewing {
             presence::ping(&mut conn, req.id, caller.user_id).await?
         } else {
@@ -467,6 +477,23 @@ impl TicketService for Tickets {
         let caller = grpc::caller(&request)?;
         self.delete_conversation(&caller, request.into_inner()).await?;
         Ok(Response::new(pb::DeleteConversationResponse {}))
+    }
+
+    async fn get_customer(
+        &self,
+        request: Request<pb::GetCustomerRequest>,
+    ) -> Result<Response<pb::GetCustomerResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let customer = self.customer(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::GetCustomerResponse { customer_json: customer.to_string() }))
+    }
+
+    async fn search_customers(
+        &self,
+        request: Request<pb::SearchCustomersRequest>,
+    ) -> Result<Response<pb::SearchCustomersResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.search_customers(&caller, request.into_inner()).await?))
     }
 
     async fn list_ticket_activity(

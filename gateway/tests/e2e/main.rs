@@ -6,6 +6,7 @@ mod smtp;
 mod auth;
 mod bulk;
 mod conversations;
+mod customers;
 mod events;
 mod forward;
 mod lifecycle;

@@ -80,7 +80,10 @@ async fn every_field_is_stored_and_returned_in_contract_formats() {
     assert_eq!(t["createdAt"], "2022-12-13 22:18:06");
     assert_eq!(t["firstResponseDueBy"], "2022-12-14 22:18:06");
     assert_eq!(t["dueBy"], "2022-12-15 22:18:06");
-    assert_eq!(t["customer"], customer);
+    let mut stored = t["customer"].clone();
+    assert_eq!(stored["emailMatches"], Value::Null, "the customer has no e-mail on record");
+    stored.as_object_mut().unwrap().remove("emailMatches");
+    assert_eq!(stored, customer);
     assert_eq!(t["customerId"], "83771");
     assert_eq!(t["contractId"], "746839");
     assert_eq!(t["customerLegitimation"], 30);
