@@ -119,6 +119,7 @@ impl Role {
                 permission::UPDATE_TICKETS,
                 permission::READ_TICKET_STATS,
                 permission::FORWARD_TICKET,
+                permission::EXECUTE_AUTO_PROCESSING,
                 permission::SEND_REPLIES,
                 permission::CREATE_CONVERSATION,
             ],
@@ -135,6 +136,8 @@ pub mod permission {
     pub const UPDATE_TECHNICAL_TICKET_FIELDS: &str = "updateTechnicalTicketFields";
     pub const READ_TICKET_STATS: &str = "readTicketStats";
     pub const FORWARD_TICKET: &str = "forwardTicket";
+    /// Triggering AI auto-processing of a ticket.
+    pub const EXECUTE_AUTO_PROCESSING: &str = "executeAutoProcessing";
     /// Sending a reply to the customer (drafts and notes need only updateTickets).
     pub const SEND_REPLIES: &str = "allowedToSendReplies";
     /// Recording messages that happened elsewhere.
@@ -150,6 +153,7 @@ pub mod permission {
         UPDATE_TECHNICAL_TICKET_FIELDS,
         READ_TICKET_STATS,
         FORWARD_TICKET,
+        EXECUTE_AUTO_PROCESSING,
         SEND_REPLIES,
         CREATE_CONVERSATION,
         DELETE_TICKET,

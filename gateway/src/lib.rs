@@ -1,6 +1,7 @@
 //! The Enneo Mind gateway: authenticates every request, translates REST into gRPC calls to
 //! the services, and serves the OpenAPI document of what it exposes.
 
+pub mod agents;
 pub mod auth;
 pub mod config;
 pub mod customers;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::routing::get;
+use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -37,6 +39,7 @@ pub struct AppState {
 struct Inner {
     jwt_secret: SecretString,
     ticket: TicketServiceClient<Channel>,
+    agent: AgentServiceClient<Channel>,
     services: Vec<(&'static str, Channel)>,
     docs: docs::Rendered,
 }
@@ -45,9 +48,10 @@ impl AppState {
     pub fn new(config: &Config) -> Result<Self, StartupError> {
         let channel = enneo_common::grpc::channel;
         let ticket = channel(&config.ticket_url)?;
+        let agent = channel(&config.agent_url)?;
         let services = vec![
             ("ticket-svc", ticket.clone()),
-            ("agent-svc", channel(&config.agent_url)?),
+            ("agent-svc", agent.clone()),
             ("quality-svc", channel(&config.quality_url)?),
             ("settings-svc", channel(&config.settings_url)?),
         ];
@@ -55,6 +59,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 jwt_secret: config.jwt_secret.clone(),
                 ticket: TicketServiceClient::new(ticket),
+                agent: AgentServiceClient::new(agent),
                 services,
                 docs: docs::Rendered::default(),
             }),
@@ -63,6 +68,10 @@ impl AppState {
 
     pub fn tickets(&self) -> TicketServiceClient<Channel> {
         self.inner.ticket.clone()
+    }
+
+    pub fn agents(&self) -> AgentServiceClient<Channel> {
+        self.inner.agent.clone()
     }
 
     pub(crate) fn jwt_secret(&self) -> &SecretString {
@@ -82,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(tickets::routes())
         .merge(customers::routes())
+        .merge(agents::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

@@ -6,4 +6,10 @@ pub mod ticket {
     }
 }
 
+pub mod agent {
+    pub mod v1 {
+        tonic::include_proto!("enneo.agent.v1");
+    }
+}
+
 pub use prost_types::Timestamp;

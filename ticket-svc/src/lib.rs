@@ -6,6 +6,7 @@ pub mod conversation;
 pub mod customers;
 pub mod error;
 pub mod events;
+pub mod history;
 pub mod idempotency;
 pub mod mail;
 pub mod model;

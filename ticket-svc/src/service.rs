@@ -479,6 +479,22 @@ impl TicketService for Tickets {
         Ok(Response::new(pb::DeleteConversationResponse {}))
     }
 
+    async fn ticket_history(
+        &self,
+        request: Request<pb::TicketHistoryRequest>,
+    ) -> Result<Response<pb::TicketHistoryResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.history(&caller, request.into_inner()).await?))
+    }
+
+    async fn agent_queue(
+        &self,
+        request: Request<pb::AgentQueueRequest>,
+    ) -> Result<Response<pb::AgentQueueResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.agent_queue(&caller).await?))
+    }
+
     async fn get_customer(
         &self,
         request: Request<pb::GetCustomerRequest>,

@@ -1,5 +1,7 @@
 //! `/ticket` routes: REST in the contract's shapes, translated to `enneo.ticket.v1` calls.
 
+pub mod autoexecute;
+pub mod context;
 pub mod conversations;
 pub mod docs;
 pub mod input;
@@ -29,6 +31,8 @@ use view::{TicketView, ViewOptions};
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .merge(conversations::routes())
+        .merge(context::routes())
+        .merge(autoexecute::routes())
         .route("/ticket", post(create_ticket).patch(bulk_update_tickets))
         .route("/ticket/search", post(search_tickets))
         .route("/ticket/getLatest", post(get_latest_ticket))

@@ -5,6 +5,7 @@ mod smtp;
 
 mod auth;
 mod bulk;
+mod context;
 mod conversations;
 mod customers;
 mod events;

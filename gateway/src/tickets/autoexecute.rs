@@ -1,0 +1,73 @@
+//! `POST /ticket/{ticketId}/autoexecute`: dark processing, run by agent-svc.
+
+use axum::Json;
+use axum::extract::State;
+use axum::routing::post;
+use enneo_common::grpc::request;
+use enneo_proto::agent::v1 as agent;
+use enneo_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::AppState;
+use crate::auth::Auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::{PathId, QueryParams};
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/ticket/{ticketId}/autoexecute", post(auto_execute))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct AutoExecuteParams {
+    /// The AI agent to run (one per call).
+    execute_agent_id: Option<i64>,
+    /// Run even if several agents were detected.
+    allow_multiple_intents: Option<bool>,
+    /// Run even if the customer has replied since.
+    allow_with_replies: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AutoExecuteResponse {
+    success: bool,
+    message: String,
+}
+
+/// Auto-execute a ticket.
+///
+/// Runs the ticket's ready AI intent without a human (needs `executeAutoProcessing`). With no
+/// AI agent configured the answer is 422 saying so, or 404 for an unknown `executeAgentId`.
+#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/autoexecute", tag = "ticket",
+    params(("ticketId" = i64, Path), AutoExecuteParams),
+    responses((status = 200, body = AutoExecuteResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+pub async fn auto_execute(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(ticket_id): PathId,
+    QueryParams(params): QueryParams<AutoExecuteParams>,
+) -> Result<Json<AutoExecuteResponse>, ApiError> {
+    // The ticket must exist (and be readable by the caller) before an agent looks at it.
+    state
+        .tickets()
+        .get_ticket(request(pb::GetTicketRequest { id: ticket_id, viewing: false }, &caller))
+        .await?;
+    let ran = state
+        .agents()
+        .auto_execute(request(
+            agent::AutoExecuteRequest {
+                ticket_id,
+                execute_agent_id: params.execute_agent_id,
+                allow_multiple_intents: params.allow_multiple_intents.unwrap_or(false),
+                allow_with_replies: params.allow_with_replies.unwrap_or(false),
+            },
+            &caller,
+        ))
+        .await?
+        .into_inner();
+    Ok(Json(AutoExecuteResponse { success: ran.executed, message: ran.message }))
+}
