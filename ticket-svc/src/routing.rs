@@ -11,7 +11,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::error::{Error, Result};
 use crate::presence;
-use crate::search::{parse_filters, push_where};
+use crate::search::{Condition, parse_filters, push_where};
 
 /// How far down the queue `next`/`previous` navigation looks.
 const QUEUE_WINDOW: i64 = 1000;
@@ -93,7 +93,8 @@ impl Settings {
     }
 }
 
-/// The ordered queue of ticket ids the caller may be routed (without claiming anything).
+/// The ordered queue of ticket ids the caller may be routed (without claiming anything):
+/// tickets assigned to the caller first (they bypass the tag filters), then unassigned ones.
 async fn queue(
     pool: &PgPool,
     settings: Settings,
@@ -101,41 +102,57 @@ async fn queue(
     filters: &[pb::Filter],
 ) -> Result<Vec<i64>> {
     let conditions = parse_filters(filters, Utc::now())?;
+    let mut ids = part(pool, settings, caller, &conditions, true).await?;
+    ids.extend(part(pool, settings, caller, &conditions, false).await?);
+    ids.truncate(QUEUE_WINDOW as usize);
+    Ok(ids)
+}
+
+/// One half of the queue; separate queries let the unassigned half walk its partial index
+/// in distribution order instead of sorting every open ticket.
+async fn part(
+    pool: &PgPool,
+    settings: Settings,
+    caller: &Caller,
+    conditions: &[Condition],
+    assigned_to_caller: bool,
+) -> Result<Vec<i64>> {
     let routing = &caller.routing;
     let mut q = QueryBuilder::<Postgres>::new(
         "SELECT t.id FROM ticket.ticket t WHERE t.status = 'open' \
          AND (t.spam_status IS NULL \
-              OR t.spam_status NOT IN ('auto_spam', 'auto_programmatic', 'manual_spam')) \
-         AND (t.agent_id IS NOT DISTINCT FROM ",
+              OR t.spam_status NOT IN ('auto_spam', 'auto_programmatic', 'manual_spam'))",
     );
-    q.push_bind(caller.user_id);
-    // Tickets assigned to the caller bypass the tag filters; others' tickets are theirs.
-    q.push(" OR (t.agent_id IS NULL");
-    if let Some(skills) = &routing.skills {
-        match settings.matching {
-            Matching::Any => {
-                q.push(" AND (cardinality(t.tag_ids) = 0 OR t.tag_ids && ");
-                q.push_bind(skills.clone()).push(")");
-            }
-            Matching::All => {
-                q.push(" AND t.tag_ids <@ ").push_bind(skills.clone());
+    if assigned_to_caller {
+        q.push(" AND t.agent_id = ").push_bind(caller.user_id);
+    } else {
+        // Others' tickets are theirs.
+        q.push(" AND t.agent_id IS NULL");
+        if let Some(skills) = &routing.skills {
+            match settings.matching {
+                Matching::Any => {
+                    q.push(" AND (cardinality(t.tag_ids) = 0 OR t.tag_ids && ");
+                    q.push_bind(skills.clone()).push(")");
+                }
+                Matching::All => {
+                    q.push(" AND t.tag_ids <@ ").push_bind(skills.clone());
+                }
             }
         }
-    }
-    if !routing.excluded_tag_ids.is_empty() {
-        q.push(" AND NOT (t.tag_ids && ").push_bind(routing.excluded_tag_ids.clone()).push(")");
-    }
-    if !routing.required_tag_ids.is_empty() {
-        q.push(" AND t.tag_ids && ").push_bind(routing.required_tag_ids.clone());
+        if !routing.excluded_tag_ids.is_empty() {
+            q.push(" AND NOT (t.tag_ids && ").push_bind(routing.excluded_tag_ids.clone()).push(")");
+        }
+        if !routing.required_tag_ids.is_empty() {
+            q.push(" AND t.tag_ids && ").push_bind(routing.required_tag_ids.clone());
+        }
     }
     q.push(
-        ")) AND NOT EXISTS (SELECT 1 FROM ticket.presence p WHERE p.ticket_id = t.id \
-            AND p.user_id <> ",
+        " AND NOT EXISTS (SELECT 1 FROM ticket.presence p WHERE p.ticket_id = t.id \
+         AND p.user_id <> ",
     );
     q.push_bind(caller.user_id).push(" AND p.expires_at > now())");
-    push_where(&mut q, &conditions, true);
-    q.push(" ORDER BY (t.agent_id IS NOT DISTINCT FROM ").push_bind(caller.user_id);
-    q.push(format!(") DESC, {}, t.id ASC LIMIT ", settings.order_by()));
+    push_where(&mut q, conditions, true);
+    q.push(format!(" ORDER BY {}, t.id ASC LIMIT ", settings.order_by()));
     q.push_bind(QUEUE_WINDOW);
     Ok(q.build_query_scalar().fetch_all(pool).await?)
 }
