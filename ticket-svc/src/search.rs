@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use enneo_proto::ticket::v1 as pb;
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use crate::error::{Error, Result};
 use crate::model::TicketRow;
@@ -86,36 +86,37 @@ const SPAM: &[&str] = &["auto_spam", "auto_programmatic", "manual_spam"];
 /// Full-text terms shorter than this (and not numeric) match nothing (contract §1.2 (2)).
 const MIN_TEXT_LEN: usize = 4;
 
-/// `orderByField` whitelist, exactly as contract §10 lists it.
-const ORDER_FIELDS: &[(&str, &str)] = &[
-    ("t.id", "t.id"),
-    ("t.channel", "t.channel"),
-    ("t.channelId", "t.channel_id"),
-    ("t.subchannelId", "t.subchannel_id"),
-    ("t.direction", "t.direction"),
-    ("t.status", "t.status"),
-    ("t.priority", "t.priority"),
-    ("t.agentId", "t.agent_id"),
-    ("t.customerId", "t.customer_id"),
-    ("t.contractId", "t.contract_id"),
-    ("t.partnerId", "t.partner_id"),
-    ("t.isCustomerActive", "t.is_customer_active"),
-    ("t.aiSupportLevel", "t.ai_support_level"),
-    ("t.sentiment", "t.sentiment"),
-    ("t.language", "t.language"),
-    ("t.languageCode", "t.language_code"),
-    ("t.from", "t.from_addr"),
-    ("t.createdAt", "t.created_at"),
-    ("t.modifiedAt", "t.modified_at"),
-    ("t.firstResponseDueBy", "t.first_response_due_by"),
-    ("t.dueBy", "t.due_by"),
-    ("t.lastMessageAt", "t.last_message_at"),
-    ("t.lastCustomerMessageAt", "t.last_customer_message_at"),
+/// `orderByField` whitelist, exactly as contract §10 lists it: field, column, nullable.
+/// NOT NULL columns sort without `NULLS LAST`, so their indexes serve both directions.
+const ORDER_FIELDS: &[(&str, &str, bool)] = &[
+    ("t.id", "t.id", false),
+    ("t.channel", "t.channel", false),
+    ("t.channelId", "t.channel_id", true),
+    ("t.subchannelId", "t.subchannel_id", true),
+    ("t.direction", "t.direction", false),
+    ("t.status", "t.status", false),
+    ("t.priority", "t.priority", false),
+    ("t.agentId", "t.agent_id", true),
+    ("t.customerId", "t.customer_id", true),
+    ("t.contractId", "t.contract_id", true),
+    ("t.partnerId", "t.partner_id", true),
+    ("t.isCustomerActive", "t.is_customer_active", false),
+    ("t.aiSupportLevel", "t.ai_support_level", false),
+    ("t.sentiment", "t.sentiment", true),
+    ("t.language", "t.language", true),
+    ("t.languageCode", "t.language_code", true),
+    ("t.from", "t.from_addr", true),
+    ("t.createdAt", "t.created_at", false),
+    ("t.modifiedAt", "t.modified_at", true),
+    ("t.firstResponseDueBy", "t.first_response_due_by", true),
+    ("t.dueBy", "t.due_by", true),
+    ("t.lastMessageAt", "t.last_message_at", true),
+    ("t.lastCustomerMessageAt", "t.last_customer_message_at", true),
     // No intents yet: ordering by AI agent keeps id order.
-    ("i.aiAgentId", "t.id"),
-    ("tt.tagId", "t.tag_ids[1]"),
+    ("i.aiAgentId", "t.id", false),
+    ("tt.tagId", "t.tag_ids[1]", true),
     // Ranks only with a `q` filter; without one it falls back to id (contract §10).
-    ("relevance", "t.id"),
+    ("relevance", "t.id", false),
 ];
 
 pub struct Page {
@@ -125,7 +126,7 @@ pub struct Page {
     pub offset: i64,
 }
 
-pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> Result<Page> {
+pub async fn search(pool: &PgPool, req: pb::SearchTicketsRequest) -> Result<Page> {
     let limit = match req.limit {
         0 => DEFAULT_LIMIT,
         l if l < 0 => return Err(Error::InvalidArgument("limit must be positive".into())),
@@ -135,10 +136,10 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
         return Err(Error::InvalidArgument("offset must not be negative".into()));
     }
     let order_field = if req.order_by_field.is_empty() { "t.id" } else { &req.order_by_field };
-    let order_column = ORDER_FIELDS
+    let (order_column, nullable) = ORDER_FIELDS
         .iter()
-        .find(|(name, _)| *name == order_field)
-        .map(|(_, column)| *column)
+        .find(|(name, _, _)| *name == order_field)
+        .map(|(_, column, nullable)| (*column, *nullable))
         .ok_or_else(|| {
             Error::InvalidArgument(format!("orderByField {order_field:?} is not sortable"))
         })?;
@@ -170,7 +171,6 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
 
     let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket.ticket t");
     push_where(&mut count, &conditions, false);
-    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
 
     let mut page =
         QueryBuilder::<Postgres>::new(format!("SELECT {SELECT_COMPACT} FROM ticket.ticket t"));
@@ -181,10 +181,15 @@ pub async fn search(conn: &mut PgConnection, req: pb::SearchTicketsRequest) -> R
         page.push_bind(text.clone());
         page.push(format!(")) {direction}, t.id {direction}"));
     } else {
-        page.push(format!(" ORDER BY {order_column} {direction} NULLS LAST, t.id {direction}"));
+        let nulls = if nullable { " NULLS LAST" } else { "" };
+        page.push(format!(" ORDER BY {order_column} {direction}{nulls}, t.id {direction}"));
     }
     page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(req.offset);
-    let tickets = page.build_query_as::<TicketRow>().fetch_all(&mut *conn).await?;
+    // The total and the page are independent: ask for both at once.
+    let (total, tickets) = tokio::try_join!(
+        count.build_query_scalar::<i64>().fetch_one(pool),
+        page.build_query_as::<TicketRow>().fetch_all(pool),
+    )?;
     Ok(Page { tickets, total, limit, offset: req.offset })
 }
 
@@ -203,7 +208,8 @@ pub(crate) enum Condition {
     Always,
     /// Matches no row (a full-text term too short to search for).
     Never,
-    /// `q`: full text over subject, summary and plain body; a number also matches ids.
+    /// `q`: full text over subject, summary, plain body and the conversations; a number also
+    /// matches ids.
     FullText {
         text: String,
         id: Option<i64>,
@@ -395,9 +401,14 @@ pub(crate) fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition
                 q.push("))");
             }
             Condition::FullText { text, id } => {
-                q.push("(t.search @@ websearch_to_tsquery('simple', ");
-                q.push_bind(text.clone());
-                q.push(")");
+                // Two GIN look-ups (the ticket's text, its messages' text) unioned into an id
+                // set; an OR over both would scan every ticket.
+                q.push("(t.id IN (SELECT s.id FROM ticket.ticket s WHERE s.search @@ ");
+                q.push("websearch_to_tsquery('simple', ").push_bind(text.clone());
+                q.push(") UNION SELECT c.ticket_id FROM ticket.conversation c WHERE ");
+                q.push("to_tsvector('simple'::regconfig, coalesce(c.body_plain, '') || ' ' ");
+                q.push("|| coalesce(c.subject, '')) @@ websearch_to_tsquery('simple', ");
+                q.push_bind(text.clone()).push("))");
                 if let Some(id) = id {
                     q.push(" OR t.id = ").push_bind(*id);
                     q.push(" OR t.contract_id = ").push_bind(text.clone());

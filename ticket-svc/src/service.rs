@@ -368,8 +368,7 @@ impl TicketService for Tickets {
     ) -> Result<Response<pb::SearchTicketsResponse>, Status> {
         let caller = grpc::caller(&request)?;
         require(&caller, permission::READ_TICKETS)?;
-        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
-        let page = search::search(&mut conn, request.into_inner()).await?;
+        let page = search::search(&self.pool, request.into_inner()).await?;
         Ok(Response::new(pb::SearchTicketsResponse {
             tickets: page.tickets.into_iter().map(TicketRow::into_proto).collect(),
             total: page.total,

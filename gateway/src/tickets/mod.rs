@@ -195,7 +195,7 @@ pub async fn get_ticket(
 /// cannot change; `manual_spam` closes the ticket. With `If-Match: "<version>"` (from the
 /// `ETag`) a ticket changed meanwhile answers 409 and nothing is written.
 #[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
-    params(("ticketId" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
+    params(("ticketId" = i64, Path), UpdateParams, ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = TicketWrite,
     responses((status = 200, body = UpdatedTicket),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
@@ -205,6 +205,7 @@ pub async fn update_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
+    QueryParams(_flags): QueryParams<UpdateParams>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Response, ApiError> {
@@ -231,6 +232,18 @@ pub async fn update_ticket(
     let body =
         UpdatedTicket { success: true, ticket: TicketView::new(ticket, ViewOptions::default()) };
     Ok(with_etag(Json(body), version))
+}
+
+/// Flags of single and bulk updates. They are validated; their effects (worklog time
+/// tracking, forced reassignment) arrive with time tracking and profiles.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "validated today; read once worklogs and profiles exist")]
+pub struct UpdateParams {
+    /// Whether the change counts in the worklog (time tracking).
+    include_in_worklog: Option<bool>,
+    force_agent_reassignment: Option<bool>,
 }
 
 fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
@@ -271,7 +284,7 @@ pub struct BulkResponse {
 /// its own: one bad item never blocks the others. Read-only fields sent back (as the
 /// contract's sample does) are ignored.
 #[utoipa::path(patch, path = "/api/mind/ticket", tag = "ticket",
-    params(("Idempotency-Key" = Option<String>, Header,
+    params(UpdateParams, ("Idempotency-Key" = Option<String>, Header,
         description = "A retry with the same key returns the first result and writes nothing")),
     request_body(content = Vec<TicketWrite>, description = "Partial tickets, each with `id`"),
     responses((status = 200, body = BulkResponse),
@@ -279,6 +292,7 @@ pub struct BulkResponse {
 pub async fn bulk_update_tickets(
     State(state): State<AppState>,
     Auth(caller): Auth,
+    QueryParams(_flags): QueryParams<UpdateParams>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<BulkResponse>, ApiError> {

@@ -234,3 +234,24 @@ async fn conversation_input_is_validated() {
         .unwrap();
     assert_eq!(mails, 0, "refused replies queue nothing");
 }
+
+#[tokio::test]
+async fn full_text_search_finds_tickets_by_their_messages() {
+    let stack = Stack::start().await;
+    let id = email_ticket(&stack).await;
+    stack.create(json!({"channel": "email", "subject": "unrelated"})).await;
+    send(
+        stack
+            .admin(Method::POST, &format!("/ticket/{id}/conversation/store"))
+            .json(&json!({"direction": "in", "body": "<p>Bitte den Zählerwechsel bestätigen</p>"})),
+    )
+    .await;
+    let (_, page) =
+        send(stack.admin(Method::POST, "/ticket/search").json(
+            &json!({"filters": [{"key": "q", "comparator": "=", "value": "Zählerwechsel"}]}),
+        ))
+        .await;
+    let ids: Vec<i64> =
+        page["tickets"].as_array().unwrap().iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, vec![id]);
+}

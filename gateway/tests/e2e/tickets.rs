@@ -235,6 +235,8 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
         (Method::POST, "/ticket?process=later", Some(r#"{"channel":"email"}"#), 400),
         (Method::POST, "/ticket", Some(r#"[1,2]"#), 400),
         (Method::PATCH, "/ticket/999999", Some(r#"{"priority":"high"}"#), 404),
+        (Method::PATCH, "/ticket/1?includeInWorklog=maybe", Some(r#"{"priority":"high"}"#), 400),
+        (Method::PATCH, "/ticket?forceAgentReassignment=2", Some(r#"[]"#), 400),
         (Method::PATCH, "/ticket", Some(r#"{"id":1}"#), 400),
     ];
     for (method, path, body, expected) in cases {
