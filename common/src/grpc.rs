@@ -29,9 +29,10 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
-    router
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
-        .await
+    // Without TCP_NODELAY a response spanning several packets waits for the peer's delayed
+    // ACK: ~40 ms on every larger answer.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    router.serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned()).await
 }
 
 /// The gRPC health service; the overall status ("") reports SERVING while the process runs.

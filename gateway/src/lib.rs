@@ -147,6 +147,12 @@ pub async fn run(
     shutdown: CancellationToken,
 ) -> Result<(), StartupError> {
     let app = router(AppState::new(&config)?);
+    // TCP_NODELAY: larger responses must not wait for the client's delayed ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "could not set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await?;
     Ok(())
 }

@@ -233,6 +233,8 @@ async fn bad_input_is_a_json_4xx_never_a_500() {
             400,
         ),
         (Method::POST, "/ticket?process=later", Some(r#"{"channel":"email"}"#), 400),
+        (Method::POST, "/ticket", Some(r#"{"channel":"email","status":"pending"}"#), 422),
+        (Method::GET, "/ticket/999999/history", None, 404),
         (Method::POST, "/ticket", Some(r#"[1,2]"#), 400),
         (Method::PATCH, "/ticket/999999", Some(r#"{"priority":"high"}"#), 404),
         (Method::PATCH, "/ticket/1?includeInWorklog=maybe", Some(r#"{"priority":"high"}"#), 400),
