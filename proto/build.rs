@@ -7,7 +7,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     tonic_prost_build::configure().build_server(true).build_client(true).compile_with_config(
         config,
-        &["enneo/ticket/v1/ticket.proto", "enneo/agent/v1/agent.proto"],
+        &[
+            "enneo/ticket/v1/ticket.proto",
+            "enneo/agent/v1/agent.proto",
+            "enneo/settings/v1/settings.proto",
+        ],
         &["."],
     )?;
     println!("cargo:rerun-if-changed=enneo");

@@ -83,8 +83,12 @@ async fn main() -> anyhow::Result<()> {
             json!({"filters": [{"key": "tt_matchAny.tagId", "comparator": "in", "values": [3, 7]}]}),
         ),
         (
-            "search: full text",
+            "search: full text, term in 42% of tickets",
             json!({"filters": [{"key": "q", "comparator": "=", "value": "meter reading"}]}),
+        ),
+        (
+            "search: full text, rare term",
+            json!({"filters": [{"key": "q", "comparator": "=", "value": "message 4711"}]}),
         ),
     ];
     for (name, body) in scenarios {

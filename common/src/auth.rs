@@ -122,6 +122,7 @@ impl Role {
                 permission::EXECUTE_AUTO_PROCESSING,
                 permission::SEND_REPLIES,
                 permission::CREATE_CONVERSATION,
+                permission::READ_SETTINGS,
             ],
         }
     }
@@ -146,6 +147,13 @@ pub mod permission {
     pub const DELETE_TICKET: &str = "deleteTicket";
     /// Event ids and traces in the activity trail.
     pub const ACCESS_TECHNICAL_EVENTS: &str = "accessTechnicalEvents";
+    /// Reading the tenant's settings (every user: the UI is configured by them).
+    pub const READ_SETTINGS: &str = "readSettings";
+    pub const UPDATE_CLIENT_SETTINGS: &str = "updateClientSettings";
+    /// Credentials in clear (`showSecrets=true`).
+    pub const READ_SECRET_SETTINGS: &str = "readSecretSettings";
+    /// AI agents and the code they run (user-defined functions included).
+    pub const UPDATE_AI_AGENT: &str = "updateAiAgent";
     pub const ALL: &[&str] = &[
         READ_TICKETS,
         CREATE_TICKETS,
@@ -158,6 +166,10 @@ pub mod permission {
         CREATE_CONVERSATION,
         DELETE_TICKET,
         ACCESS_TECHNICAL_EVENTS,
+        READ_SETTINGS,
+        UPDATE_CLIENT_SETTINGS,
+        READ_SECRET_SETTINGS,
+        UPDATE_AI_AGENT,
     ];
 }
 

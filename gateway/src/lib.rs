@@ -9,6 +9,7 @@ pub mod docs;
 pub mod error;
 pub mod json;
 pub mod meta;
+pub mod settings;
 pub mod tickets;
 pub mod time;
 
@@ -18,6 +19,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::routing::get;
 use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
+use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -40,6 +42,7 @@ struct Inner {
     jwt_secret: SecretString,
     ticket: TicketServiceClient<Channel>,
     agent: AgentServiceClient<Channel>,
+    settings: SettingsServiceClient<Channel>,
     services: Vec<(&'static str, Channel)>,
     docs: docs::Rendered,
 }
@@ -49,17 +52,19 @@ impl AppState {
         let channel = enneo_common::grpc::channel;
         let ticket = channel(&config.ticket_url)?;
         let agent = channel(&config.agent_url)?;
+        let settings = channel(&config.settings_url)?;
         let services = vec![
             ("ticket-svc", ticket.clone()),
             ("agent-svc", agent.clone()),
             ("quality-svc", channel(&config.quality_url)?),
-            ("settings-svc", channel(&config.settings_url)?),
+            ("settings-svc", settings.clone()),
         ];
         Ok(Self {
             inner: Arc::new(Inner {
                 jwt_secret: config.jwt_secret.clone(),
                 ticket: TicketServiceClient::new(ticket),
                 agent: AgentServiceClient::new(agent),
+                settings: SettingsServiceClient::new(settings),
                 services,
                 docs: docs::Rendered::default(),
             }),
@@ -72,6 +77,10 @@ impl AppState {
 
     pub fn agents(&self) -> AgentServiceClient<Channel> {
         self.inner.agent.clone()
+    }
+
+    pub fn settings(&self) -> SettingsServiceClient<Channel> {
+        self.inner.settings.clone()
     }
 
     pub(crate) fn jwt_secret(&self) -> &SecretString {
@@ -92,6 +101,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::routes())
         .merge(customers::routes())
         .merge(agents::routes())
+        .merge(settings::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

@@ -12,4 +12,10 @@ pub mod agent {
     }
 }
 
+pub mod settings {
+    pub mod v1 {
+        tonic::include_proto!("enneo.settings.v1");
+    }
+}
+
 pub use prost_types::Timestamp;

@@ -1,7 +1,16 @@
-//! settings-svc: tenant settings, subchannels, tags and identity. Its domain arrives in later releases; today it owns its schema and
-//! migrations and reports gRPC health, so the topology is complete from day one.
+//! settings-svc: the tenant's configuration — settings, subchannels, user-defined functions —
+//! in schema `settings`, with every change published as `SettingChanged`.
+
+pub mod error;
+pub mod registry;
+pub mod service;
+pub mod subchannels;
+pub mod udfs;
+pub mod values;
 
 use enneo_common::config::{ServiceConfig, ServiceSpec};
+use enneo_common::outbox::Outbox;
+use enneo_proto::settings::v1::settings_service_server::SettingsServiceServer;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -15,11 +24,23 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
+/// Serves until `shutdown`: gRPC on `listener` and the outbox relay.
 pub async fn run(
-    _config: ServiceConfig,
+    config: ServiceConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let router = enneo_common::grpc::server().add_service(enneo_common::grpc::health());
-    Ok(enneo_common::grpc::serve(router, listener, shutdown).await?)
+    let pool =
+        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let outbox = Outbox::new(SPEC.schema);
+    let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
+    let settings = service::Settings { pool: pool.clone(), outbox };
+    let router = enneo_common::grpc::server()
+        .add_service(enneo_common::grpc::health())
+        .add_service(SettingsServiceServer::new(settings));
+    let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = relay.await;
+    pool.close().await;
+    Ok(served?)
 }

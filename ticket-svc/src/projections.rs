@@ -12,7 +12,10 @@ use crate::events::{
 };
 
 pub const QUEUE: &str = "ticket-svc.projections";
-pub const ROUTING_KEYS: &[&str] = &["ticket.#"];
+pub const ROUTING_KEYS: &[&str] = &["ticket.#", "settings.SettingChanged"];
+
+/// Settings this service acts on; see [`crate::routing::Settings::current`].
+pub const CACHED_SETTINGS: &[&str] = &["autopilotTagMatchingMode", "autopilotOrderingSequence"];
 
 pub struct Projections;
 
@@ -36,6 +39,9 @@ struct Snapshot {
 
 impl Handler for Projections {
     async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+        if event.event_type == "SettingChanged" {
+            return cache_setting(tx, event).await;
+        }
         let ticket_id: i64 = event.aggregate_id.parse()?;
         let payload: Payload = serde_json::from_value(event.payload.clone())?;
         if event.event_type == TICKET_DELETED {
@@ -110,6 +116,30 @@ async fn activity(
     .bind(changed)
     .bind(event.aggregate_version)
     .bind(enneo_common::telemetry::current_traceparent())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Keeps the settings routing uses; newer versions only, so a late event never wins.
+async fn cache_setting(tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+    let Some(name) = event.aggregate_id.strip_prefix("setting:") else {
+        return Ok(());
+    };
+    if !CACHED_SETTINGS.contains(&name) {
+        return Ok(());
+    }
+    let Some(value) = event.payload.pointer("/change/value") else {
+        return Ok(());
+    };
+    sqlx::query(
+        "INSERT INTO ticket.setting_cache (name, value, version) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, \
+           updated_at = now() WHERE ticket.setting_cache.version < EXCLUDED.version",
+    )
+    .bind(name)
+    .bind(value)
+    .bind(event.aggregate_version)
     .execute(tx)
     .await?;
     Ok(())

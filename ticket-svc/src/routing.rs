@@ -49,27 +49,57 @@ impl Default for Settings {
     }
 }
 
+fn matching(value: &str) -> Option<Matching> {
+    match value {
+        "matchAny" => Some(Matching::Any),
+        "matchAll" => Some(Matching::All),
+        _ => None,
+    }
+}
+
+fn ordering(value: &str) -> Option<Ordering> {
+    match value {
+        "dueDate" => Some(Ordering::DueDate),
+        "priorityThenDueDate" => Some(Ordering::PriorityThenDueDate),
+        "priorityThenNewest" => Some(Ordering::PriorityThenNewest),
+        "priorityThenOldest" => Some(Ordering::PriorityThenOldest),
+        _ => None,
+    }
+}
+
 impl Settings {
-    /// `TICKET_ROUTING_MATCHING` (matchAny | matchAll) and `TICKET_ROUTING_ORDER`
-    /// (dueDate | priorityThenDueDate | priorityThenNewest | priorityThenOldest), until these
-    /// are tenant settings.
+    /// Defaults from `TICKET_ROUTING_MATCHING` (matchAny | matchAll) and `TICKET_ROUTING_ORDER`
+    /// (dueDate | priorityThenDueDate | priorityThenNewest | priorityThenOldest); the tenant
+    /// settings `autopilotTagMatchingMode` / `autopilotOrderingSequence` override them.
     pub fn from_env() -> anyhow::Result<Self> {
         let mut settings = Self::default();
         if let Ok(value) = std::env::var("TICKET_ROUTING_MATCHING") {
-            settings.matching = match value.as_str() {
-                "matchAny" => Matching::Any,
-                "matchAll" => Matching::All,
-                other => anyhow::bail!("TICKET_ROUTING_MATCHING: unknown mode {other:?}"),
-            };
+            settings.matching = matching(&value).ok_or_else(|| {
+                anyhow::anyhow!("TICKET_ROUTING_MATCHING: unknown mode {value:?}")
+            })?;
         }
         if let Ok(value) = std::env::var("TICKET_ROUTING_ORDER") {
-            settings.ordering = match value.as_str() {
-                "dueDate" => Ordering::DueDate,
-                "priorityThenDueDate" => Ordering::PriorityThenDueDate,
-                "priorityThenNewest" => Ordering::PriorityThenNewest,
-                "priorityThenOldest" => Ordering::PriorityThenOldest,
-                other => anyhow::bail!("TICKET_ROUTING_ORDER: unknown order {other:?}"),
-            };
+            settings.ordering = ordering(&value)
+                .ok_or_else(|| anyhow::anyhow!("TICKET_ROUTING_ORDER: unknown order {value:?}"))?;
+        }
+        Ok(settings)
+    }
+
+    /// These defaults overridden by the tenant settings cached from `SettingChanged`.
+    pub async fn current(self, pool: &PgPool) -> Result<Self> {
+        let cached: Vec<(String, serde_json::Value)> =
+            sqlx::query_as("SELECT name, value FROM ticket.setting_cache").fetch_all(pool).await?;
+        let mut settings = self;
+        for (name, value) in cached {
+            match (name.as_str(), value.as_str()) {
+                ("autopilotTagMatchingMode", Some(v)) => {
+                    settings.matching = matching(v).unwrap_or(settings.matching);
+                }
+                ("autopilotOrderingSequence", Some(v)) => {
+                    settings.ordering = ordering(v).unwrap_or(settings.ordering);
+                }
+                _ => {}
+            }
         }
         Ok(settings)
     }

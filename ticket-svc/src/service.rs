@@ -226,8 +226,13 @@ impl Tickets {
 
     async fn next(&self, caller: &Caller, req: pb::GetNextTicketRequest) -> Result<Option<i64>> {
         require(caller, permission::READ_TICKETS)?;
-        let Some(routing::Claimed { id, mut tx }) =
-            routing::next(&self.pool, self.settings.routing, caller, &req).await?
+        let Some(routing::Claimed { id, mut tx }) = routing::next(
+            &self.pool,
+            self.settings.routing.current(&self.pool).await?,
+            caller,
+            &req,
+        )
+        .await?
         else {
             return Ok(None);
         };

@@ -13,7 +13,7 @@ use super::{Addresses, Success};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, PathIds, QueryParams};
+use crate::json::{JsonBody, PathId, PathIds, QueryParams, query_pairs};
 use crate::time::{format_sql, parse};
 
 pub fn routes() -> axum::Router<AppState> {
@@ -132,7 +132,7 @@ pub async fn list_conversations(
     RawQuery(query): RawQuery,
 ) -> Result<Json<ConversationList>, ApiError> {
     let mut req = pb::ListConversationsRequest { ticket_id, ..Default::default() };
-    for (key, value) in url_pairs(query.as_deref().unwrap_or("")) {
+    for (key, value) in query_pairs(query.as_deref().unwrap_or("")) {
         let values = value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
         match key.trim_end_matches("[]") {
             "type" => req.types.extend(values),
@@ -161,35 +161,6 @@ pub async fn list_conversations(
         success: true,
         conversations: listed.conversations.into_iter().map(Into::into).collect(),
     }))
-}
-
-/// `a=1&b=2` decoded (`+` and `%XX`).
-fn url_pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        let s = s.replace('+', " ");
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            if let (b'%', Some(Ok(b))) = (bytes[i], hex.map(|h| u8::from_str_radix(h, 16))) {
-                out.push(b);
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
 }
 
 /// One message.

@@ -599,6 +599,12 @@ pub struct Success {
     success: bool,
 }
 
+impl Success {
+    pub fn yes() -> Self {
+        Self { success: true }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PingResponse {

@@ -14,4 +14,5 @@ mod lifecycle;
 mod meta;
 mod routing;
 mod search;
+mod settings;
 mod tickets;

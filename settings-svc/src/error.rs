@@ -1,0 +1,52 @@
+use enneo_common::ErrorCode;
+
+/// Everything a settings operation can fail with; maps onto the shared error vocabulary.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    Unprocessable(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Common(#[from] enneo_common::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidArgument(_) => ErrorCode::InvalidArgument,
+            Self::Unprocessable(_) => ErrorCode::Unprocessable,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Self::Database(e) if enneo_common::db::is_transient(e) => ErrorCode::Unavailable,
+            Self::Database(sqlx::Error::Database(e)) if e.constraint().is_some() => {
+                ErrorCode::Conflict
+            }
+            Self::Database(_) | Self::Common(_) => ErrorCode::Internal,
+        }
+    }
+}
+
+impl From<Error> for tonic::Status {
+    fn from(err: Error) -> Self {
+        let code = err.code();
+        let message = match code {
+            ErrorCode::Internal => {
+                tracing::error!(error = %err, "request failed");
+                "internal error".to_owned()
+            }
+            ErrorCode::Unavailable => "database unavailable".to_owned(),
+            ErrorCode::Conflict => "conflicts with existing data".to_owned(),
+            _ => err.to_string(),
+        };
+        code.status(message)
+    }
+}

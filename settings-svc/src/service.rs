@@ -1,0 +1,209 @@
+//! The gRPC face of settings-svc.
+
+use enneo_common::auth::Caller;
+use enneo_common::grpc;
+use enneo_common::outbox::Outbox;
+use enneo_proto::settings::v1 as pb;
+use enneo_proto::settings::v1::settings_service_server::SettingsService;
+use serde_json::Value;
+use sqlx::PgPool;
+use tonic::{Request, Response, Status};
+
+use crate::error::{Error, Result};
+
+#[derive(Clone)]
+pub struct Settings {
+    pub pool: PgPool,
+    pub outbox: Outbox,
+}
+
+pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
+    if caller.has(permission) {
+        Ok(())
+    } else {
+        Err(Error::PermissionDenied(format!("missing permission {permission}")))
+    }
+}
+
+/// A key of `POST /settings`.
+#[derive(Debug, PartialEq)]
+pub enum Key<'a> {
+    Setting(&'a str),
+    /// `_<kind>[<id>].<prop>`
+    Object {
+        kind: &'a str,
+        id: i64,
+        prop: &'a str,
+    },
+}
+
+pub fn parse_key(key: &str) -> Result<Key<'_>> {
+    let Some(rest) = key.strip_prefix('_').filter(|r| r.contains('[')) else {
+        return Ok(Key::Setting(key));
+    };
+    let bad = || Error::InvalidArgument(format!("{key}: expected _<kind>[<id>].<property>"));
+    let (kind, rest) = rest.split_once('[').ok_or_else(bad)?;
+    let (id, rest) = rest.split_once(']').ok_or_else(bad)?;
+    let prop = rest.strip_prefix('.').filter(|p| !p.is_empty()).ok_or_else(bad)?;
+    let id = id.parse().map_err(|_| bad())?;
+    Ok(Key::Object { kind, id, prop })
+}
+
+impl Settings {
+    async fn update_one(&self, caller: &Caller, key: &str, value_json: &str) -> Result<()> {
+        let value: Value = serde_json::from_str(value_json)
+            .map_err(|e| Error::InvalidArgument(format!("not JSON: {e}")))?;
+        let mut tx = self.pool.begin().await?;
+        match parse_key(key)? {
+            Key::Setting(name) => {
+                self.write(&mut tx, caller, name, value).await?;
+            }
+            Key::Object { kind: "subchannel", id, prop } => {
+                self.write_subchannel(&mut tx, caller, id, prop, value).await?
+            }
+            Key::Object { kind: "user-defined-function", id, prop } => {
+                self.write_udf(&mut tx, caller, id, prop, value).await?
+            }
+            Key::Object { kind: kind @ ("tag" | "event-hook"), .. } => {
+                return Err(Error::Unprocessable(format!("{kind} settings are not served yet")));
+            }
+            Key::Object { kind, .. } => {
+                return Err(Error::InvalidArgument(format!("unknown object kind {kind}")));
+            }
+        }
+        tx.commit().await?;
+        self.outbox.committed();
+        Ok(())
+    }
+}
+
+#[tonic::async_trait]
+impl SettingsService for Settings {
+    async fn list_settings(
+        &self,
+        request: Request<pb::ListSettingsRequest>,
+    ) -> Result<Response<pb::ListSettingsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let settings = self.list(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListSettingsResponse { settings }))
+    }
+
+    async fn get_setting(
+        &self,
+        request: Request<pb::GetSettingRequest>,
+    ) -> Result<Response<pb::SettingResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let req = request.into_inner();
+        let setting = self.get(&caller, &req.name, req.show_secrets).await?;
+        Ok(Response::new(pb::SettingResponse { setting: Some(setting) }))
+    }
+
+    async fn put_setting(
+        &self,
+        request: Request<pb::PutSettingRequest>,
+    ) -> Result<Response<pb::SettingResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let req = request.into_inner();
+        let setting = self.put(&caller, &req.name, &req.value_json).await?;
+        Ok(Response::new(pb::SettingResponse { setting: Some(setting) }))
+    }
+
+    async fn update_settings(
+        &self,
+        request: Request<pb::UpdateSettingsRequest>,
+    ) -> Result<Response<pb::UpdateSettingsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let mut values: Vec<(String, String)> = request.into_inner().values.into_iter().collect();
+        values.sort();
+        let mut outcomes = Vec::with_capacity(values.len());
+        // Each key on its own: permission and validation are per setting, so a batch may
+        // partly apply; the answer says what did.
+        for (key, value) in values {
+            let outcome = match self.update_one(&caller, &key, &value).await {
+                Ok(()) => pb::KeyOutcome { key, applied: true, ..Default::default() },
+                Err(err) => {
+                    let code = err.code();
+                    let status = Status::from(err);
+                    pb::KeyOutcome {
+                        key,
+                        applied: false,
+                        error: status.message().into(),
+                        code: code.as_str().into(),
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        Ok(Response::new(pb::UpdateSettingsResponse { outcomes }))
+    }
+
+    async fn list_subchannels(
+        &self,
+        request: Request<pb::ListSubchannelsRequest>,
+    ) -> Result<Response<pb::ListSubchannelsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let subchannels = self.subchannels(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListSubchannelsResponse { subchannels }))
+    }
+
+    async fn add_subchannel(
+        &self,
+        request: Request<pb::AddSubchannelRequest>,
+    ) -> Result<Response<pb::Subchannel>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.add_subchannel(&caller, request.into_inner()).await?))
+    }
+
+    async fn delete_subchannel(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete_subchannel(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn list_udfs(
+        &self,
+        request: Request<pb::ListUdfsRequest>,
+    ) -> Result<Response<pb::ListUdfsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let udfs = self.udfs(&caller, request.get_ref().filter.as_deref()).await?;
+        Ok(Response::new(pb::ListUdfsResponse { udfs }))
+    }
+
+    async fn add_udf(
+        &self,
+        request: Request<pb::AddUdfRequest>,
+    ) -> Result<Response<pb::Udf>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.add_udf(&caller, request.into_inner()).await?))
+    }
+
+    async fn delete_udf(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete_udf(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_settings_or_object_properties() {
+        assert_eq!(parse_key("locale").unwrap(), Key::Setting("locale"));
+        assert_eq!(parse_key("_manualAiAgents").unwrap(), Key::Setting("_manualAiAgents"));
+        assert_eq!(
+            parse_key("_subchannel[12].imapHost").unwrap(),
+            Key::Object { kind: "subchannel", id: 12, prop: "imapHost" }
+        );
+        assert!(parse_key("_subchannel[x].name").is_err());
+        assert!(parse_key("_subchannel[1]name").is_err());
+        assert!(parse_key("_subchannel[1].").is_err());
+    }
+}
