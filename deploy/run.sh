@@ -6,7 +6,7 @@
 #   ./deploy/run.sh stop      stop the services started by this script
 #   ./deploy/run.sh status    show which services run and the gateway health
 #
-# State lives in .run/: <name>.pid, <name>.log, jwt-secret, admin-token.
+# State lives in .run/: <name>.pid, <name>.log, jwt-secret, settings-secret-key, admin-token.
 # Service configuration comes from the environment (see README.md); set
 # ENNEO_ENV_FILE to a file of VAR=value lines to load it first, and
 # ENNEO_SKIP_BUILD=1 to run the binaries already in target/release.
@@ -159,6 +159,17 @@ start() {
         GATEWAY_JWT_SECRET="$(<"$RUN_DIR/jwt-secret")"
     fi
     export GATEWAY_JWT_SECRET
+
+    # Encrypts mailbox OAuth tokens at rest and signs the OAuth state (settings-svc).
+    if [[ ! -s "$RUN_DIR/settings-secret-key" ]]; then
+        log "generating .run/settings-secret-key"
+        (umask 077 && head -c 48 /dev/urandom | base64 -w 0 >"$RUN_DIR/settings-secret-key")
+    fi
+    chmod 600 "$RUN_DIR/settings-secret-key"
+    if [[ -z "${SETTINGS_SECRET_KEY:-}" ]]; then
+        SETTINGS_SECRET_KEY="$(<"$RUN_DIR/settings-secret-key")"
+    fi
+    export SETTINGS_SECRET_KEY
 
     local name
     if [[ "${ENNEO_SKIP_BUILD:-0}" == "1" ]]; then

@@ -8,6 +8,7 @@ pub mod customers;
 pub mod docs;
 pub mod error;
 pub mod json;
+pub mod mailbox;
 pub mod meta;
 pub mod settings;
 pub mod tickets;
@@ -102,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .merge(customers::routes())
         .merge(agents::routes())
         .merge(settings::routes())
+        .merge(mailbox::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

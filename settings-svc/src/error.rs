@@ -11,6 +11,9 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     PermissionDenied(String),
+    /// A system we depend on (e.g. an OAuth provider) is unreachable.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -26,6 +29,7 @@ impl Error {
             Self::Unprocessable(_) => ErrorCode::Unprocessable,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Database(e) if enneo_common::db::is_transient(e) => ErrorCode::Unavailable,
             Self::Database(sqlx::Error::Database(e)) if e.constraint().is_some() => {
                 ErrorCode::Conflict
@@ -43,7 +47,10 @@ impl From<Error> for tonic::Status {
                 tracing::error!(error = %err, "request failed");
                 "internal error".to_owned()
             }
-            ErrorCode::Unavailable => "database unavailable".to_owned(),
+            ErrorCode::Unavailable => match &err {
+                Error::Unavailable(message) => message.clone(),
+                _ => "database unavailable".to_owned(),
+            },
             ErrorCode::Conflict => "conflicts with existing data".to_owned(),
             _ => err.to_string(),
         };

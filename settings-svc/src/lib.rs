@@ -2,6 +2,7 @@
 //! in schema `settings`, with every change published as `SettingChanged`.
 
 pub mod error;
+pub mod oauth;
 pub mod registry;
 pub mod service;
 pub mod subchannels;
@@ -24,9 +25,20 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Serves until `shutdown`: gRPC on `listener` and the outbox relay.
+/// Serves with mailbox OAuth configured from the environment (`SETTINGS_MICROSOFT_*`,
+/// `SETTINGS_SECRET_KEY`).
 pub async fn run(
     config: ServiceConfig,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    run_with(config, oauth::OAuthConfig::from_env()?, listener, shutdown).await
+}
+
+/// Serves until `shutdown`: gRPC on `listener` and the outbox relay.
+pub async fn run_with(
+    config: ServiceConfig,
+    oauth: oauth::OAuthConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -34,7 +46,8 @@ pub async fn run(
         enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
     let outbox = Outbox::new(SPEC.schema);
     let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
-    let settings = service::Settings { pool: pool.clone(), outbox };
+    let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;
+    let settings = service::Settings { pool: pool.clone(), outbox, oauth, http };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
         .add_service(SettingsServiceServer::new(settings));

@@ -15,6 +15,8 @@ use crate::error::{Error, Result};
 pub struct Settings {
     pub pool: PgPool,
     pub outbox: Outbox,
+    pub oauth: crate::oauth::OAuthConfig,
+    pub http: reqwest::Client,
 }
 
 pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
@@ -161,6 +163,24 @@ impl SettingsService for Settings {
         let caller = grpc::caller(&request)?;
         self.delete_subchannel(&caller, request.get_ref().id).await?;
         Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn microsoft_authorization(
+        &self,
+        request: Request<pb::MicrosoftAuthorizationRequest>,
+    ) -> Result<Response<pb::MicrosoftAuthorizationResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let url = self.microsoft_authorization(&caller, request.get_ref().subchannel_id).await?;
+        Ok(Response::new(pb::MicrosoftAuthorizationResponse { url }))
+    }
+
+    async fn microsoft_callback(
+        &self,
+        request: Request<pb::MicrosoftCallbackRequest>,
+    ) -> Result<Response<pb::MicrosoftCallbackResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let subchannel_id = self.microsoft_callback(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::MicrosoftCallbackResponse { subchannel_id }))
     }
 
     async fn list_udfs(

@@ -44,7 +44,18 @@ pub struct Options {
     pub ticket_amqp_url: Option<String>,
     /// ticket-svc's mail server; by default the stack's own [`SmtpSink`].
     pub smtp_url: Option<String>,
+    /// settings-svc's OAuth token endpoint (default: nothing listens there).
+    pub oauth_token_url: Option<String>,
+    /// How long a mailbox OAuth `state` stays valid (default ten minutes).
+    pub oauth_state_ttl: Option<Duration>,
 }
+
+pub const OAUTH_CLIENT_ID: &str = "enneo-test-client";
+pub const OAUTH_CLIENT_SECRET: &str = "test-client-secret";
+pub const OAUTH_AUTHORIZE_URL: &str = "https://login.example.test/oauth2/v2.0/authorize";
+pub const OAUTH_REDIRECT_URI: &str =
+    "http://localhost:8005/api/mind/settings/mailbox/microsoft/callback";
+pub const SETTINGS_SECRET_KEY: &str = "settings-test-key-that-is-long-enough";
 
 pub struct Stack {
     pub base: String,
@@ -116,6 +127,19 @@ impl Stack {
             quality_svc::run,
         )
         .await;
+        let oauth = settings_svc::oauth::OAuthConfig {
+            client_id: Some(OAUTH_CLIENT_ID.into()),
+            client_secret: Some(SecretString::from(OAUTH_CLIENT_SECRET)),
+            authorize_url: OAUTH_AUTHORIZE_URL.into(),
+            token_url: options
+                .oauth_token_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:9/token".into()),
+            redirect_uri: OAUTH_REDIRECT_URI.into(),
+            scopes: "offline_access https://outlook.office.com/IMAP.AccessAsUser.All".into(),
+            secret_key: Some(SecretString::from(SETTINGS_SECRET_KEY)),
+            state_ttl: options.oauth_state_ttl.unwrap_or(Duration::from_secs(600)),
+        };
         let settings = start_service(
             &settings_svc::SPEC,
             &settings_svc::MIGRATOR,
@@ -123,7 +147,7 @@ impl Stack {
             &prefix,
             None,
             &shutdown,
-            settings_svc::run,
+            |config, listener, shutdown| settings_svc::run_with(config, oauth, listener, shutdown),
         )
         .await;
 

@@ -11,6 +11,7 @@ mod customers;
 mod events;
 mod forward;
 mod lifecycle;
+mod mailbox_oauth;
 mod meta;
 mod routing;
 mod search;
