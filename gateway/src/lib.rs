@@ -11,6 +11,7 @@ pub mod json;
 pub mod mailbox;
 pub mod meta;
 pub mod settings;
+pub mod tags;
 pub mod tickets;
 pub mod time;
 
@@ -104,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agents::routes())
         .merge(settings::routes())
         .merge(mailbox::routes())
+        .merge(tags::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

@@ -11,6 +11,8 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     PermissionDenied(String),
+    #[error("{0}")]
+    Conflict(String),
     /// A system we depend on (e.g. an OAuth provider) is unreachable.
     #[error("{0}")]
     Unavailable(String),
@@ -29,6 +31,7 @@ impl Error {
             Self::Unprocessable(_) => ErrorCode::Unprocessable,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Self::Conflict(_) => ErrorCode::Conflict,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Database(e) if enneo_common::db::is_transient(e) => ErrorCode::Unavailable,
             Self::Database(sqlx::Error::Database(e)) if e.constraint().is_some() => {
@@ -51,7 +54,10 @@ impl From<Error> for tonic::Status {
                 Error::Unavailable(message) => message.clone(),
                 _ => "database unavailable".to_owned(),
             },
-            ErrorCode::Conflict => "conflicts with existing data".to_owned(),
+            ErrorCode::Conflict => match &err {
+                Error::Conflict(message) => message.clone(),
+                _ => "conflicts with existing data".to_owned(),
+            },
             _ => err.to_string(),
         };
         code.status(message)

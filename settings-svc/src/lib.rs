@@ -6,6 +6,7 @@ pub mod oauth;
 pub mod registry;
 pub mod service;
 pub mod subchannels;
+pub mod tags;
 pub mod udfs;
 pub mod values;
 

@@ -66,7 +66,10 @@ impl Settings {
             Key::Object { kind: "user-defined-function", id, prop } => {
                 self.write_udf(&mut tx, caller, id, prop, value).await?
             }
-            Key::Object { kind: kind @ ("tag" | "event-hook"), .. } => {
+            Key::Object { kind: "tag", id, prop } => {
+                self.write_tag(&mut tx, caller, id, prop, value).await?
+            }
+            Key::Object { kind: kind @ "event-hook", .. } => {
                 return Err(Error::Unprocessable(format!("{kind} settings are not served yet")));
             }
             Key::Object { kind, .. } => {
@@ -181,6 +184,33 @@ impl SettingsService for Settings {
         let caller = grpc::caller(&request)?;
         let subchannel_id = self.microsoft_callback(&caller, request.into_inner()).await?;
         Ok(Response::new(pb::MicrosoftCallbackResponse { subchannel_id }))
+    }
+
+    async fn list_tags(
+        &self,
+        request: Request<pb::ListTagsRequest>,
+    ) -> Result<Response<pb::ListTagsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let tags = self.tags(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListTagsResponse { tags }))
+    }
+
+    async fn create_tag(
+        &self,
+        request: Request<pb::CreateTagRequest>,
+    ) -> Result<Response<pb::CreateTagResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let id = self.create_tag(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::CreateTagResponse { id }))
+    }
+
+    async fn delete_tag(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete_tag(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
     }
 
     async fn list_udfs(

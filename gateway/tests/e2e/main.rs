@@ -16,4 +16,5 @@ mod meta;
 mod routing;
 mod search;
 mod settings;
+mod tags;
 mod tickets;

@@ -125,7 +125,7 @@ async fn writes_are_typed_and_permissioned() {
         outcome,
         vec![
             ("_subchannel[999].name".into(), false, json!("not_found")),
-            ("_tag[3].name".into(), false, json!("unprocessable")),
+            ("_tag[3].name".into(), false, json!("not_found")),
             ("featureFlags".into(), false, json!("permission_denied")),
             ("locale".into(), true, Value::Null),
             ("nope".into(), false, json!("not_found")),
