@@ -128,6 +128,16 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The shared code of a database failure: down or saturated is 503, a violated constraint
+/// (unique key, check) is 409, anything else is ours (500).
+pub fn error_code(err: &sqlx::Error) -> crate::ErrorCode {
+    match err {
+        e if is_transient(e) => crate::ErrorCode::Unavailable,
+        sqlx::Error::Database(e) if e.constraint().is_some() => crate::ErrorCode::Conflict,
+        _ => crate::ErrorCode::Internal,
+    }
+}
+
 /// True for failures worth retrying later (the database is down or saturated), as opposed to
 /// errors in what we asked it to do.
 pub fn is_transient(err: &sqlx::Error) -> bool {

@@ -261,15 +261,9 @@ impl Settings {
         .bind(&status)
         .execute(&mut *tx)
         .await?;
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("subchannel:{}", state.s),
-            json!({"subchannelId": state.s, "change": {"prop": "microsoftOAuth", "secret": true}}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        let change = json!({"prop": "microsoftOAuth", "secret": true});
+        self.object_changed(&mut tx, caller, "subchannel", state.s, change).await?;
+        self.commit(tx).await?;
         Ok(state.s)
     }
 

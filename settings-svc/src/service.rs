@@ -76,9 +76,7 @@ impl Settings {
                 return Err(Error::InvalidArgument(format!("unknown object kind {kind}")));
             }
         }
-        tx.commit().await?;
-        self.outbox.committed();
-        Ok(())
+        self.commit(tx).await
     }
 }
 

@@ -115,39 +115,14 @@ impl Settings {
         .bind(status)
         .fetch_one(&mut *tx)
         .await?;
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("subchannel:{}", row.id),
-            json!({"subchannelId": row.id, "change": "created"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        self.object_changed(&mut tx, caller, "subchannel", row.id, json!("created")).await?;
+        self.commit(tx).await?;
         Ok(row.into_proto(false))
     }
 
     pub(crate) async fn delete_subchannel(&self, caller: &Caller, id: i64) -> Result<()> {
         require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
-        let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM settings.subchannel WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(Error::NotFound(format!("subchannel {id} not found")));
-        }
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("subchannel:{id}"),
-            json!({"subchannelId": id, "change": "deleted"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
-        Ok(())
+        self.delete_object(caller, "subchannel", "subchannel", id).await
     }
 
     /// `_subchannel[{id}].{prop}`: `name` and `status`, anything else into its configuration.
@@ -211,12 +186,6 @@ impl Settings {
         } else {
             json!({"prop": prop, "value": value})
         };
-        self.changed(
-            tx,
-            caller,
-            &format!("subchannel:{id}"),
-            json!({"subchannelId": id, "change": change}),
-        )
-        .await
+        self.object_changed(tx, caller, "subchannel", id, change).await
     }
 }

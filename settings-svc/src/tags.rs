@@ -188,15 +188,8 @@ impl Settings {
         .bind(caller.user_id)
         .fetch_one(&mut *tx)
         .await?;
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("tag:{id}"),
-            json!({"tagId": id, "change": "created"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        self.object_changed(&mut tx, caller, "tag", id, json!("created")).await?;
+        self.commit(tx).await?;
         Ok(id)
     }
 
@@ -215,15 +208,8 @@ impl Settings {
             )));
         }
         sqlx::query("DELETE FROM settings.tag WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("tag:{id}"),
-            json!({"tagId": id, "change": "deleted"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        self.object_changed(&mut tx, caller, "tag", id, json!("deleted")).await?;
+        self.commit(tx).await?;
         Ok(())
     }
 
@@ -337,13 +323,7 @@ impl Settings {
         .bind(caller.user_id)
         .execute(&mut *tx)
         .await?;
-        self.changed(
-            tx,
-            caller,
-            &format!("tag:{id}"),
-            json!({"tagId": id, "change": {"prop": prop, "value": value}}),
-        )
-        .await
+        self.object_changed(tx, caller, "tag", id, json!({"prop": prop, "value": value})).await
     }
 }
 

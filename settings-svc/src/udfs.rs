@@ -129,39 +129,15 @@ impl Settings {
         .bind(udf_type)
         .fetch_one(&mut *tx)
         .await?;
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("udf:{}", row.id),
-            json!({"udfId": row.id, "change": "created"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
+        self.object_changed(&mut tx, caller, "user-defined-function", row.id, json!("created"))
+            .await?;
+        self.commit(tx).await?;
         Ok(row.into_proto(true))
     }
 
     pub(crate) async fn delete_udf(&self, caller: &Caller, id: i64) -> Result<()> {
         require(caller, permission::UPDATE_AI_AGENT)?;
-        let mut tx = self.pool.begin().await?;
-        let deleted = sqlx::query("DELETE FROM settings.udf WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(Error::NotFound(format!("user-defined function {id} not found")));
-        }
-        self.changed(
-            &mut tx,
-            caller,
-            &format!("udf:{id}"),
-            json!({"udfId": id, "change": "deleted"}),
-        )
-        .await?;
-        tx.commit().await?;
-        self.outbox.committed();
-        Ok(())
+        self.delete_object(caller, "udf", "user-defined-function", id).await
     }
 
     /// `_user-defined-function[{id}].{prop}`.
@@ -246,7 +222,7 @@ impl Settings {
         } else {
             json!({"prop": prop, "value": value})
         };
-        self.changed(tx, caller, &format!("udf:{id}"), json!({"udfId": id, "change": change})).await
+        self.object_changed(tx, caller, "user-defined-function", id, change).await
     }
 }
 

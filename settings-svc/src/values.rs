@@ -152,9 +152,54 @@ impl Settings {
             .map_err(|e| Error::InvalidArgument(format!("the body is not JSON: {e}")))?;
         let mut tx = self.pool.begin().await?;
         let d = self.write(&mut tx, caller, name, value).await?;
+        self.commit(tx).await?;
+        self.get(caller, d.name, false).await
+    }
+
+    /// Records `SettingChanged` for an object (`subchannel`, `user-defined-function`, `tag`):
+    /// aggregate `<object>:<id>`, payload `{object, id, change}`.
+    pub(crate) async fn object_changed(
+        &self,
+        tx: &mut PgConnection,
+        caller: &Caller,
+        object: &str,
+        id: i64,
+        change: Value,
+    ) -> Result<()> {
+        let payload = json!({"object": object, "id": id, "change": change});
+        self.changed(tx, caller, &format!("{object}:{id}"), payload).await
+    }
+
+    /// Commits a write and wakes the relay for the events it recorded.
+    pub(crate) async fn commit(
+        &self,
+        tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    ) -> Result<()> {
         tx.commit().await?;
         self.outbox.committed();
-        self.get(caller, d.name, false).await
+        Ok(())
+    }
+
+    /// Deletes object `id` from `table` (a constant of the caller) and records the change.
+    pub(crate) async fn delete_object(
+        &self,
+        caller: &Caller,
+        table: &'static str,
+        object: &str,
+        id: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        let deleted =
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM settings.{table} WHERE id = $1")))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if deleted == 0 {
+            return Err(Error::NotFound(format!("{object} {id} not found")));
+        }
+        self.object_changed(&mut tx, caller, object, id, json!("deleted")).await?;
+        self.commit(tx).await
     }
 
     /// Records `SettingChanged` for `aggregate` (e.g. `setting:locale`, `subchannel:3`).

@@ -29,11 +29,8 @@ impl Error {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
-            Self::Database(e) if enneo_common::db::is_transient(e) => ErrorCode::Unavailable,
-            Self::Database(sqlx::Error::Database(e)) if e.constraint().is_some() => {
-                ErrorCode::Conflict
-            }
-            Self::Database(_) | Self::Common(_) => ErrorCode::Internal,
+            Self::Database(e) => enneo_common::db::error_code(e),
+            Self::Common(_) => ErrorCode::Internal,
         }
     }
 
