@@ -205,6 +205,7 @@ start() {
     chmod 600 "$RUN_DIR/admin-token"
 
     seed_welcome_ticket "$url"
+    create_first_admin "$url"
 
     cat <<EOF
 
@@ -212,12 +213,34 @@ Enneo Mind is running.
 
   Gateway:      $url  (health: $url/health, API docs: $url/api/mind/docs)
   Admin token:  .run/admin-token  (valid 30 days)
+  Log in:       POST $url/api/mind/auth/login  {"email": "$ADMIN_EMAIL", "password": "<.run/admin-password>"}
   Logs:         .run/<service>.log
   Stop:         ./deploy/run.sh stop
 
 Try:
   curl -H "Authorization: Bearer \$(cat .run/admin-token)" $url/api/mind/ticket/1
 EOF
+}
+
+# The first administrator, to log in with (POST /api/mind/auth/login). The operator token
+# is user 1, and so is this profile on a fresh database. Created once; the password stays in
+# .run/admin-password.
+create_first_admin() {
+    local email="${ENNEO_ADMIN_EMAIL:-admin@enneo.local}" password code
+    if [[ ! -s "$RUN_DIR/admin-password" ]]; then
+        (umask 077 && head -c 18 /dev/urandom | base64 -w 0 | tr '+/' '-_' >"$RUN_DIR/admin-password")
+    fi
+    password="$(<"$RUN_DIR/admin-password")"
+    code="$(curl -s -o /dev/null -w '%{http_code}' -m 10 -X POST "$1/api/mind/profile" \
+        -H "Authorization: Bearer $(cat "$RUN_DIR/admin-token")" \
+        -H 'Content-Type: application/json' \
+        -d "{\"email\":\"$email\",\"firstName\":\"Admin\",\"password\":\"$password\",\"settings\":{\"roleId\":1}}")" || true
+    case "$code" in
+        200) log "created the first administrator $email" ;;
+        409) debug "administrator $email exists" ;;
+        *) warn "could not create the first administrator (HTTP ${code:-none})" ;;
+    esac
+    ADMIN_EMAIL="$email"
 }
 
 # A first ticket to look at. Its externalTicketId makes the create an upsert, so

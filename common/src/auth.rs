@@ -28,6 +28,9 @@ pub struct Claims {
     pub excluded_tag_ids: Vec<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_tag_ids: Vec<i64>,
+    /// Set on API keys: the key's id, checked on every use so a revoked key stops at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -152,6 +155,8 @@ pub mod permission {
     pub const UPDATE_CLIENT_SETTINGS: &str = "updateClientSettings";
     /// Credentials in clear (`showSecrets=true`).
     pub const READ_SECRET_SETTINGS: &str = "readSecretSettings";
+    /// Creating, changing and deleting other users, and their API keys.
+    pub const MANAGE_USERS: &str = "manageUsers";
     /// AI agents and the code they run (user-defined functions included).
     pub const UPDATE_AI_AGENT: &str = "updateAiAgent";
     pub const ALL: &[&str] = &[
@@ -170,6 +175,7 @@ pub mod permission {
         UPDATE_CLIENT_SETTINGS,
         READ_SECRET_SETTINGS,
         UPDATE_AI_AGENT,
+        MANAGE_USERS,
     ];
 }
 

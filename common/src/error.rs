@@ -21,6 +21,8 @@ pub enum ErrorCode {
     PermissionDenied,
     /// Missing or invalid credentials: 401.
     Unauthenticated,
+    /// Too many attempts (e.g. failed logins): 429.
+    TooManyRequests,
     /// A dependency is down or timed out: 503.
     Unavailable,
     /// Anything else; never carries details to the client: 500.
@@ -36,6 +38,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::PermissionDenied => "permission_denied",
             Self::Unauthenticated => "unauthenticated",
+            Self::TooManyRequests => "too_many_requests",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -49,6 +52,7 @@ impl ErrorCode {
             Self::Conflict => 409,
             Self::PermissionDenied => 403,
             Self::Unauthenticated => 401,
+            Self::TooManyRequests => 429,
             Self::Unavailable => 503,
             Self::Internal => 500,
         }
@@ -62,6 +66,7 @@ impl ErrorCode {
             Self::Conflict => Code::Aborted,
             Self::PermissionDenied => Code::PermissionDenied,
             Self::Unauthenticated => Code::Unauthenticated,
+            Self::TooManyRequests => Code::ResourceExhausted,
             Self::Unavailable => Code::Unavailable,
             Self::Internal => Code::Internal,
         }
@@ -75,6 +80,7 @@ impl ErrorCode {
             Code::Aborted | Code::AlreadyExists => Self::Conflict,
             Code::PermissionDenied => Self::PermissionDenied,
             Code::Unauthenticated => Self::Unauthenticated,
+            Code::ResourceExhausted => Self::TooManyRequests,
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::Unavailable,
             _ => Self::Internal,
         }

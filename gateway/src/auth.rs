@@ -5,6 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use enneo_common::auth::{self, Caller, Role, Routing, TokenError};
+use enneo_common::grpc::request;
+use enneo_proto::settings::v1 as pb;
 use secrecy::ExposeSecret;
 
 use crate::AppState;
@@ -30,6 +32,23 @@ impl FromRequestParts<AppState> for Auth {
                 TokenError::Expired => ApiError::unauthenticated("token has expired"),
                 _ => ApiError::unauthenticated("token is invalid"),
             })?;
+        if let Some(key_id) = &claims.kid {
+            // API keys live until revoked: ask settings-svc on every use, and take the user's
+            // current role and skills rather than what the key was minted with.
+            let check = pb::ApiKeyRef { user_id: claims.user_id, key_id: key_id.clone() };
+            let identity = state
+                .identity()
+                .check_api_key(request(check, &Caller::system()))
+                .await
+                .map_err(|status| match status.code() {
+                    tonic::Code::Unauthenticated | tonic::Code::NotFound => {
+                        ApiError::unauthenticated("API key is revoked or unknown")
+                    }
+                    _ => ApiError::from(status),
+                })?
+                .into_inner();
+            return Ok(Self(caller_of(&identity)));
+        }
         let role = Role::parse(&claims.role).ok_or_else(|| {
             ApiError::forbidden(format!("role {:?} grants no access", claims.role))
         })?;
@@ -37,6 +56,39 @@ impl FromRequestParts<AppState> for Auth {
         caller.routing = Routing::from_claims(&claims);
         Ok(Self(caller))
     }
+}
+
+/// The caller an identity from settings-svc stands for.
+pub fn caller_of(identity: &pb::Identity) -> Caller {
+    let role = Role::parse(&identity.role).unwrap_or(Role::Agent);
+    let mut caller = Caller::from_role(identity.user_id, role);
+    caller.routing = Routing {
+        skills: identity.skills.as_ref().map(|l| l.values.clone()),
+        excluded_tag_ids: identity.excluded_tag_ids.clone(),
+        required_tag_ids: identity.required_tag_ids.clone(),
+    };
+    caller
+}
+
+/// A token for `identity`, valid for `ttl_seconds`; `kid` makes it an API key.
+pub fn mint(
+    secret: &str,
+    identity: &pb::Identity,
+    ttl_seconds: i64,
+    kid: Option<String>,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let claims = auth::Claims {
+        user_id: identity.user_id,
+        role: identity.role.clone(),
+        iat: now,
+        exp: now + ttl_seconds,
+        skills: identity.skills.as_ref().map(|l| l.values.clone()),
+        excluded_tag_ids: identity.excluded_tag_ids.clone(),
+        required_tag_ids: identity.required_tag_ids.clone(),
+        kid,
+    };
+    auth::sign(&claims, secret.as_bytes())
 }
 
 fn bearer(parts: &Parts) -> Option<String> {

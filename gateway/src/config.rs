@@ -18,6 +18,8 @@ pub struct Config {
     pub agent_url: String,
     pub quality_url: String,
     pub settings_url: String,
+    /// Mark the session cookie `Secure` (serve over HTTPS in front of the gateway).
+    pub cookie_secure: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -28,6 +30,7 @@ struct Raw {
     agent_url: Option<String>,
     quality_url: Option<String>,
     settings_url: Option<String>,
+    cookie_secure: Option<bool>,
 }
 
 pub const MIN_SECRET_LEN: usize = 32;
@@ -49,6 +52,7 @@ impl Config {
             agent_url: url(raw.agent_url, 50052),
             quality_url: url(raw.quality_url, 50053),
             settings_url: url(raw.settings_url, 50054),
+            cookie_secure: raw.cookie_secure.unwrap_or(false),
         })
     }
 

@@ -10,6 +10,7 @@ pub mod error;
 pub mod json;
 pub mod mailbox;
 pub mod meta;
+pub mod profiles;
 pub mod settings;
 pub mod tags;
 pub mod tickets;
@@ -21,6 +22,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::routing::get;
 use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
+use enneo_proto::settings::v1::identity_service_client::IdentityServiceClient;
 use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use secrecy::SecretString;
@@ -45,6 +47,8 @@ struct Inner {
     ticket: TicketServiceClient<Channel>,
     agent: AgentServiceClient<Channel>,
     settings: SettingsServiceClient<Channel>,
+    identity: IdentityServiceClient<Channel>,
+    cookie_secure: bool,
     services: Vec<(&'static str, Channel)>,
     docs: docs::Rendered,
 }
@@ -66,7 +70,9 @@ impl AppState {
                 jwt_secret: config.jwt_secret.clone(),
                 ticket: TicketServiceClient::new(ticket),
                 agent: AgentServiceClient::new(agent),
-                settings: SettingsServiceClient::new(settings),
+                settings: SettingsServiceClient::new(settings.clone()),
+                identity: IdentityServiceClient::new(settings),
+                cookie_secure: config.cookie_secure,
                 services,
                 docs: docs::Rendered::default(),
             }),
@@ -83,6 +89,14 @@ impl AppState {
 
     pub fn settings(&self) -> SettingsServiceClient<Channel> {
         self.inner.settings.clone()
+    }
+
+    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+        self.inner.identity.clone()
+    }
+
+    pub(crate) fn cookie_secure(&self) -> bool {
+        self.inner.cookie_secure
     }
 
     pub(crate) fn jwt_secret(&self) -> &SecretString {
@@ -106,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::routes())
         .merge(mailbox::routes())
         .merge(tags::routes())
+        .merge(profiles::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

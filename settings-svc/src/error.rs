@@ -13,6 +13,10 @@ pub enum Error {
     PermissionDenied(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A system we depend on (e.g. an OAuth provider) is unreachable.
     #[error("{0}")]
     Unavailable(String),
@@ -32,6 +36,8 @@ impl Error {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
             Self::Conflict(_) => ErrorCode::Conflict,
+            Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
+            Self::TooManyRequests(_) => ErrorCode::TooManyRequests,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Database(e) => enneo_common::db::error_code(e),
             Self::Common(_) => ErrorCode::Internal,

@@ -2,6 +2,7 @@
 //! in schema `settings`, with every change published as `SettingChanged`.
 
 pub mod error;
+pub mod identity;
 pub mod oauth;
 pub mod registry;
 pub mod service;
@@ -12,6 +13,7 @@ pub mod values;
 
 use enneo_common::config::{ServiceConfig, ServiceSpec};
 use enneo_common::outbox::Outbox;
+use enneo_proto::settings::v1::identity_service_server::IdentityServiceServer;
 use enneo_proto::settings::v1::settings_service_server::SettingsServiceServer;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -51,7 +53,8 @@ pub async fn run_with(
     let settings = service::Settings { pool: pool.clone(), outbox, oauth, http };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
-        .add_service(SettingsServiceServer::new(settings));
+        .add_service(SettingsServiceServer::new(settings.clone()))
+        .add_service(IdentityServiceServer::new(settings));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
     let _ = relay.await;

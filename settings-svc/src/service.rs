@@ -238,6 +238,100 @@ impl SettingsService for Settings {
     }
 }
 
+#[tonic::async_trait]
+impl enneo_proto::settings::v1::identity_service_server::IdentityService for Settings {
+    async fn login(
+        &self,
+        request: Request<pb::LoginRequest>,
+    ) -> Result<Response<pb::Identity>, Status> {
+        Ok(Response::new(Settings::login(self, request.into_inner()).await?))
+    }
+
+    async fn list_profiles(
+        &self,
+        request: Request<pb::ListProfilesRequest>,
+    ) -> Result<Response<pb::ListProfilesResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.profiles(&caller, request.into_inner()).await?))
+    }
+
+    async fn get_profile(
+        &self,
+        request: Request<pb::ProfileRef>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.profile(&caller, request.get_ref().id).await?))
+    }
+
+    async fn create_profile(
+        &self,
+        request: Request<pb::CreateProfileRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::create_profile(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn update_profile(
+        &self,
+        request: Request<pb::UpdateProfileRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::update_profile(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn delete_profile(
+        &self,
+        request: Request<pb::ProfileRef>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Settings::delete_profile(self, &caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn update_routing_status(
+        &self,
+        request: Request<pb::UpdateRoutingStatusRequest>,
+    ) -> Result<Response<pb::Profile>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(
+            Settings::update_routing_status(self, &caller, request.into_inner()).await?,
+        ))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Result<Response<pb::ApiKey>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::create_api_key(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ProfileRef>,
+    ) -> Result<Response<pb::ListApiKeysResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let keys = self.api_keys(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::ListApiKeysResponse { keys }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::ApiKeyRef>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Settings::revoke_api_key(self, &caller, request.into_inner()).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn check_api_key(
+        &self,
+        request: Request<pb::ApiKeyRef>,
+    ) -> Result<Response<pb::Identity>, Status> {
+        Ok(Response::new(Settings::check_api_key(self, request.into_inner()).await?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,6 +160,7 @@ impl Stack {
             agent_url: format!("http://{agent}"),
             quality_url: format!("http://{quality}"),
             settings_url: format!("http://{settings}"),
+            cookie_secure: false,
         };
         tokio::spawn(gateway::run(config, listener, shutdown.child_token()));
 
@@ -270,6 +271,7 @@ pub fn agent_token(user_id: i64, skills: Option<Vec<i64>>, excluded: Vec<i64>) -
         skills,
         excluded_tag_ids: excluded,
         required_tag_ids: Vec::new(),
+        kid: None,
     };
     sign(&claims, JWT_SECRET.as_bytes())
 }

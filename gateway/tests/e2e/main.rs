@@ -1,6 +1,7 @@
 //! End-to-end tests through the gateway against real PostgreSQL and RabbitMQ.
 
 mod harness;
+mod identity;
 mod smtp;
 
 mod auth;
