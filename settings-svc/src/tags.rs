@@ -188,7 +188,9 @@ impl Settings {
         .bind(caller.user_id)
         .fetch_one(&mut *tx)
         .await?;
-        self.object_changed(&mut tx, caller, "tag", id, json!("created")).await?;
+        // Consumers (ticket routing) learn what matters for routing from the event alone.
+        let created = json!({"created": true, "visibility": visibility, "routingRelevance": true});
+        self.object_changed(&mut tx, caller, "tag", id, created).await?;
         self.commit(tx).await?;
         Ok(id)
     }
@@ -208,7 +210,7 @@ impl Settings {
             )));
         }
         sqlx::query("DELETE FROM settings.tag WHERE id = $1").bind(id).execute(&mut *tx).await?;
-        self.object_changed(&mut tx, caller, "tag", id, json!("deleted")).await?;
+        self.object_changed(&mut tx, caller, "tag", id, json!({"deleted": true})).await?;
         self.commit(tx).await?;
         Ok(())
     }

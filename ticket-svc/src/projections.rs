@@ -123,6 +123,9 @@ async fn activity(
 
 /// Keeps the settings routing uses; newer versions only, so a late event never wins.
 async fn cache_setting(tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+    if let Some(id) = event.aggregate_id.strip_prefix("tag:") {
+        return cache_tag(tx, id.parse()?, event).await;
+    }
     let Some(name) = event.aggregate_id.strip_prefix("setting:") else {
         return Ok(());
     };
@@ -143,4 +146,50 @@ async fn cache_setting(tx: &mut PgConnection, event: &Envelope) -> anyhow::Resul
     .execute(tx)
     .await?;
     Ok(())
+}
+
+/// Tracks whether routing should ignore a tag (not routing-relevant, disabled or deleted).
+async fn cache_tag(tx: &mut PgConnection, tag_id: i64, event: &Envelope) -> anyhow::Result<()> {
+    let change = event.payload.get("change").cloned().unwrap_or_default();
+    let prop = change.get("prop").and_then(serde_json::Value::as_str);
+    let value = change.get("value");
+    let (relevant, disabled, deleted) = match prop {
+        Some("routingRelevance") => (value.and_then(serde_json::Value::as_bool), None, None),
+        Some("visibility") => {
+            (None, value.and_then(serde_json::Value::as_str).map(|v| v == "disabled"), None)
+        }
+        Some(_) => return Ok(()),
+        None => (
+            change.get("routingRelevance").and_then(serde_json::Value::as_bool),
+            change.get("visibility").and_then(serde_json::Value::as_str).map(|v| v == "disabled"),
+            change.get("deleted").and_then(serde_json::Value::as_bool),
+        ),
+    };
+    sqlx::query(
+        "INSERT INTO ticket.tag_cache (tag_id, routing_relevant, disabled, deleted, version) \
+         VALUES ($1, coalesce($2, true), coalesce($3, false), coalesce($4, false), $5) \
+         ON CONFLICT (tag_id) DO UPDATE SET \
+           routing_relevant = coalesce($2, ticket.tag_cache.routing_relevant), \
+           disabled = coalesce($3, ticket.tag_cache.disabled), \
+           deleted = coalesce($4, ticket.tag_cache.deleted), \
+           version = EXCLUDED.version, updated_at = now() \
+         WHERE ticket.tag_cache.version < EXCLUDED.version",
+    )
+    .bind(tag_id)
+    .bind(relevant)
+    .bind(disabled)
+    .bind(deleted)
+    .bind(event.aggregate_version)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Tags routing ignores: not routing-relevant, disabled or deleted.
+pub async fn ignored_tags(conn: &mut PgConnection) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(
+        "SELECT tag_id FROM ticket.tag_cache WHERE NOT routing_relevant OR disabled OR deleted",
+    )
+    .fetch_all(conn)
+    .await
 }

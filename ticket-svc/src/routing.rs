@@ -11,6 +11,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::error::{Error, Result};
 use crate::presence;
+use crate::projections::ignored_tags;
 use crate::search::{Condition, parse_filters, push_where};
 
 /// How far down the queue `next`/`previous` navigation looks.
@@ -132,8 +133,9 @@ async fn queue(
     filters: &[pb::Filter],
 ) -> Result<Vec<i64>> {
     let conditions = parse_filters(filters, Utc::now())?;
-    let mut ids = part(pool, settings, caller, &conditions, true).await?;
-    ids.extend(part(pool, settings, caller, &conditions, false).await?);
+    let ignored = ignored_tags(&mut *pool.acquire().await?).await?;
+    let mut ids = part(pool, settings, caller, &conditions, &ignored, true).await?;
+    ids.extend(part(pool, settings, caller, &conditions, &ignored, false).await?);
     ids.truncate(QUEUE_WINDOW as usize);
     Ok(ids)
 }
@@ -145,9 +147,19 @@ async fn part(
     settings: Settings,
     caller: &Caller,
     conditions: &[Condition],
+    ignored: &[i64],
     assigned_to_caller: bool,
 ) -> Result<Vec<i64>> {
     let routing = &caller.routing;
+    // The ticket's tags as routing sees them: without ignored ones.
+    let tags = |q: &mut QueryBuilder<Postgres>| {
+        if ignored.is_empty() {
+            q.push("t.tag_ids");
+        } else {
+            q.push("ARRAY(SELECT x FROM unnest(t.tag_ids) x WHERE x <> ALL(");
+            q.push_bind(ignored.to_vec()).push("))");
+        }
+    };
     let mut q = QueryBuilder::<Postgres>::new(
         "SELECT t.id FROM ticket.ticket t WHERE t.status = 'open' \
          AND (t.spam_status IS NULL \
@@ -161,19 +173,28 @@ async fn part(
         if let Some(skills) = &routing.skills {
             match settings.matching {
                 Matching::Any => {
-                    q.push(" AND (cardinality(t.tag_ids) = 0 OR t.tag_ids && ");
-                    q.push_bind(skills.clone()).push(")");
+                    q.push(" AND (cardinality(");
+                    tags(&mut q);
+                    q.push(") = 0 OR ");
+                    tags(&mut q);
+                    q.push(" && ").push_bind(skills.clone()).push(")");
                 }
                 Matching::All => {
-                    q.push(" AND t.tag_ids <@ ").push_bind(skills.clone());
+                    q.push(" AND ");
+                    tags(&mut q);
+                    q.push(" <@ ").push_bind(skills.clone());
                 }
             }
         }
         if !routing.excluded_tag_ids.is_empty() {
-            q.push(" AND NOT (t.tag_ids && ").push_bind(routing.excluded_tag_ids.clone()).push(")");
+            q.push(" AND NOT (");
+            tags(&mut q);
+            q.push(" && ").push_bind(routing.excluded_tag_ids.clone()).push(")");
         }
         if !routing.required_tag_ids.is_empty() {
-            q.push(" AND t.tag_ids && ").push_bind(routing.required_tag_ids.clone());
+            q.push(" AND ");
+            tags(&mut q);
+            q.push(" && ").push_bind(routing.required_tag_ids.clone());
         }
     }
     q.push(

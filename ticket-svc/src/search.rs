@@ -186,11 +186,29 @@ pub async fn search(pool: &PgPool, req: pb::SearchTicketsRequest) -> Result<Page
     }
     page.push(" LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(req.offset);
     // The total and the page are independent: ask for both at once.
-    let (total, tickets) = tokio::try_join!(
+    let (total, mut tickets) = tokio::try_join!(
         count.build_query_scalar::<i64>().fetch_one(pool),
         page.build_query_as::<TicketRow>().fetch_all(pool),
     )?;
+    if req.ticket_scope == "skills" {
+        // The routing view shows only the tags routing looks at.
+        let ignored = crate::projections::ignored_tags(&mut *pool.acquire().await?).await?;
+        for ticket in &mut tickets {
+            strip_tags(ticket, &ignored);
+        }
+    }
     Ok(Page { tickets, total, limit, offset: req.offset })
+}
+
+fn strip_tags(ticket: &mut TicketRow, ignored: &[i64]) {
+    ticket.tag_ids.retain(|id| !ignored.contains(id));
+    if let serde_json::Value::Array(tags) = &mut ticket.tags {
+        tags.retain(|tag| {
+            tag.get("id")
+                .and_then(serde_json::Value::as_i64)
+                .is_none_or(|id| !ignored.contains(&id))
+        });
+    }
 }
 
 /// A bound value of one of the column kinds.

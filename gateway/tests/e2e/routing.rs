@@ -188,3 +188,62 @@ async fn next_and_previous_walk_the_queue() {
         .unwrap();
     assert_eq!(response.status(), 200);
 }
+
+#[tokio::test]
+async fn tags_that_do_not_route_are_ignored_by_routing_and_the_routing_view() {
+    let stack = Stack::start().await;
+    let create_tag = |name: &'static str| {
+        let stack = &stack;
+        async move {
+            let created: Value = stack
+                .admin(Method::POST, "/tag")
+                .json(&json!({"name": name, "type": "skill"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            created["id"].as_i64().unwrap()
+        }
+    };
+    let billing = create_tag("Billing").await;
+    let newsletter = create_tag("Newsletter").await;
+    // Tagged with a skill the agent lacks: not theirs …
+    let id = ticket(&stack, json!({"channel": "email", "tagIds": [newsletter]})).await;
+    let agent = agent_token(61, Some(vec![billing]), Vec::new());
+    assert_eq!(next_id(&stack, &agent).await, None);
+
+    // … until that tag stops mattering for routing: then the ticket counts as untagged.
+    stack
+        .admin(Method::POST, "/settings")
+        .json(&json!({format!("_tag[{newsletter}].routingRelevance"): false}))
+        .send()
+        .await
+        .unwrap();
+    let served = stack
+        .eventually("routing to ignore the tag", || async { next_id(&stack, &agent).await })
+        .await;
+    assert_eq!(served, id);
+
+    let page: Value = stack
+        .admin(Method::POST, "/ticket/search")
+        .json(&json!({"ticketScope": "skills"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["tickets"][0]["tagIds"], json!([]), "the routing view leaves the tag out");
+    let page: Value = stack
+        .admin(Method::POST, "/ticket/search")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["tickets"][0]["tagIds"], json!([newsletter]), "the ticket keeps it");
+}
