@@ -28,6 +28,9 @@ pub struct Claims {
     pub excluded_tag_ids: Vec<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_tag_ids: Vec<i64>,
+    /// The role's resolved permissions (custom roles); absent: those of `role`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
     /// Set on API keys: the key's id, checked on every use so a revoked key stops at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,

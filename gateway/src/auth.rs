@@ -54,6 +54,10 @@ impl FromRequestParts<AppState> for Auth {
         })?;
         let mut caller = Caller::from_role(claims.user_id, role);
         caller.routing = Routing::from_claims(&claims);
+        // Login tokens carry their role's resolved permissions (custom roles).
+        if let Some(permissions) = claims.permissions {
+            caller.permissions = permissions;
+        }
         Ok(Self(caller))
     }
 }
@@ -62,6 +66,9 @@ impl FromRequestParts<AppState> for Auth {
 pub fn caller_of(identity: &pb::Identity) -> Caller {
     let role = Role::parse(&identity.role).unwrap_or(Role::Agent);
     let mut caller = Caller::from_role(identity.user_id, role);
+    if !identity.permissions.is_empty() {
+        caller.permissions = identity.permissions.clone();
+    }
     caller.routing = Routing {
         skills: identity.skills.as_ref().map(|l| l.values.clone()),
         excluded_tag_ids: identity.excluded_tag_ids.clone(),
@@ -86,6 +93,7 @@ pub fn mint(
         skills: identity.skills.as_ref().map(|l| l.values.clone()),
         excluded_tag_ids: identity.excluded_tag_ids.clone(),
         required_tag_ids: identity.required_tag_ids.clone(),
+        permissions: (!identity.permissions.is_empty()).then(|| identity.permissions.clone()),
         kid,
     };
     auth::sign(&claims, secret.as_bytes())

@@ -11,6 +11,7 @@ pub mod json;
 pub mod mailbox;
 pub mod meta;
 pub mod profiles;
+pub mod roles;
 pub mod settings;
 pub mod tags;
 pub mod tickets;
@@ -121,6 +122,7 @@ pub fn router(state: AppState) -> Router {
         .merge(mailbox::routes())
         .merge(tags::routes())
         .merge(profiles::routes())
+        .merge(roles::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

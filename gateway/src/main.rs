@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
                 skills,
                 excluded_tag_ids: excluded_tags,
                 required_tag_ids: required_tags,
+                permissions: None,
                 kid: None,
             };
             println!(

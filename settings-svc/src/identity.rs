@@ -8,12 +8,13 @@ use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
-use enneo_common::auth::{Caller, Role, permission};
+use enneo_common::auth::{Caller, permission};
 use enneo_proto::settings::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::roles;
 use crate::service::{Settings, require};
 
 /// Failed logins in a row before the account locks.
@@ -23,10 +24,6 @@ pub const LOCK_MINUTES: i64 = 15;
 const ROUTING_STATUSES: &[&str] =
     &["idle", "beingConnected", "interacting", "acw", "notResponding", "unavailable", "offline"];
 const MIN_PASSWORD_LEN: usize = 10;
-
-fn role_of(role_id: i32) -> Role {
-    if role_id == 1 { Role::Admin } else { Role::Agent }
-}
 
 fn hash(password: &str) -> Result<String> {
     if password.chars().count() < MIN_PASSWORD_LEN {
@@ -58,14 +55,13 @@ fn check_email(email: &str) -> Result<String> {
     }
 }
 
-fn check_role(role_id: i32) -> Result<i32> {
-    match role_id {
-        0 => Ok(2),
-        1 | 2 => Ok(role_id),
-        other => Err(Error::InvalidArgument(format!(
-            "roleId {other} does not exist (1 Administrator, 2 Agent)"
-        ))),
-    }
+/// The role to give: 0 means Agent; others must exist.
+async fn check_role(conn: &mut PgConnection, role_id: i32) -> Result<i32> {
+    let role_id = if role_id == 0 { 2 } else { role_id };
+    roles::permissions_of(conn, role_id)
+        .await
+        .map_err(|_| Error::InvalidArgument(format!("roleId {role_id} does not exist")))?;
+    Ok(role_id)
 }
 
 #[derive(sqlx::FromRow)]
@@ -145,15 +141,18 @@ impl Row {
         }
     }
 
-    fn identity(&self) -> pb::Identity {
-        pb::Identity {
+    /// What a token for this user carries, with the role resolved.
+    async fn identity(&self, conn: &mut PgConnection) -> Result<pb::Identity> {
+        let (base, permissions) = roles::permissions_of(conn, self.role_id).await?;
+        Ok(pb::Identity {
             user_id: self.id,
-            role: role_of(self.role_id).as_str().into(),
+            role: base.as_str().into(),
             role_id: self.role_id,
             skills: self.skills.clone().map(|values| pb::IdList { values }),
             excluded_tag_ids: self.excluded_tag_ids.clone(),
             required_tag_ids: self.required_tag_ids.clone(),
-        }
+            permissions,
+        })
     }
 }
 
@@ -203,8 +202,9 @@ impl Settings {
                 .execute(&mut *tx)
                 .await?;
             let row = load(&mut tx, id).await?;
+            let identity = row.identity(&mut tx).await?;
             tx.commit().await?;
-            return Ok(row.identity());
+            return Ok(identity);
         }
         let failed = failed + 1;
         let lock =
@@ -270,7 +270,7 @@ impl Settings {
     ) -> Result<pb::Profile> {
         require(caller, permission::MANAGE_USERS)?;
         let email = check_email(&req.email)?;
-        let role_id = check_role(req.role_id)?;
+        let role_id = check_role(&mut *self.pool.acquire().await?, req.role_id).await?;
         let password_hash = match (&req.password, req.is_sso_only) {
             (Some(password), _) => Some(hash(password)?),
             (None, true) => None,
@@ -323,7 +323,10 @@ impl Settings {
             require(caller, permission::MANAGE_USERS)?;
         }
         let email = req.email.as_deref().map(check_email).transpose()?;
-        let role_id = req.role_id.map(check_role).transpose()?;
+        let role_id = match req.role_id {
+            Some(id) => Some(check_role(&mut *self.pool.acquire().await?, id).await?),
+            None => None,
+        };
         let password_hash = req.password.as_deref().map(hash).transpose()?;
         let mut tx = self.pool.begin().await?;
         load(&mut tx, req.id).await?;
@@ -497,7 +500,8 @@ impl Settings {
         .await?;
         let user_id = live.ok_or_else(dead)?;
         let row = load(&mut tx, user_id).await.map_err(|_| dead())?;
+        let identity = row.identity(&mut tx).await?;
         tx.commit().await?;
-        Ok(row.identity())
+        Ok(identity)
     }
 }

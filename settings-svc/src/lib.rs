@@ -5,6 +5,7 @@ pub mod error;
 pub mod identity;
 pub mod oauth;
 pub mod registry;
+pub mod roles;
 pub mod service;
 pub mod subchannels;
 pub mod tags;

@@ -330,6 +330,48 @@ impl enneo_proto::settings::v1::identity_service_server::IdentityService for Set
     ) -> Result<Response<pb::Identity>, Status> {
         Ok(Response::new(Settings::check_api_key(self, request.into_inner()).await?))
     }
+
+    async fn list_roles(
+        &self,
+        request: Request<pb::ListRolesRequest>,
+    ) -> Result<Response<pb::ListRolesResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let roles = self.roles(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListRolesResponse { roles }))
+    }
+
+    async fn get_role(
+        &self,
+        request: Request<pb::RoleRef>,
+    ) -> Result<Response<pb::RoleInfo>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.role(&caller, request.get_ref().id).await?))
+    }
+
+    async fn create_role(
+        &self,
+        request: Request<pb::RoleWrite>,
+    ) -> Result<Response<pb::RoleInfo>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::create_role(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn update_role(
+        &self,
+        request: Request<pb::RoleWrite>,
+    ) -> Result<Response<pb::RoleInfo>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::update_role(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn delete_role(
+        &self,
+        request: Request<pb::DeleteRoleRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Settings::delete_role(self, &caller, request.into_inner()).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
 }
 
 #[cfg(test)]

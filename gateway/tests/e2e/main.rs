@@ -14,6 +14,7 @@ mod forward;
 mod lifecycle;
 mod mailbox_oauth;
 mod meta;
+mod roles;
 mod routing;
 mod search;
 mod settings;
