@@ -1,15 +1,9 @@
 //! Variables, history, auto-execution and the agent queue.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::Stack;
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::harness::{Stack, send};
 
 #[tokio::test]
 async fn variables_resolve_the_ticket_customer_contract_and_caller() {

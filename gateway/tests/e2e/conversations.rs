@@ -1,15 +1,9 @@
 //! Conversations: replies (sent by e-mail), notes, drafts, stored messages.
 
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::harness::Stack;
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::harness::{Stack, send};
 
 async fn email_ticket(stack: &Stack) -> i64 {
     stack

@@ -253,6 +253,13 @@ impl Stack {
     }
 }
 
+/// Sends a request; the status and the JSON body.
+pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
 pub fn token(user_id: i64, role: &str, ttl: i64) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims =

@@ -3,13 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::Stack;
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::harness::{Stack, send};
 
 #[tokio::test]
 async fn delete_needs_permission_and_erases_the_ticket_everywhere() {

@@ -3,13 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::Stack;
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::harness::{Stack, send};
 
 #[tokio::test]
 async fn a_custom_role_grants_and_revokes_what_its_members_may_do() {

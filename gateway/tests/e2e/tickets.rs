@@ -1,13 +1,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::Stack;
-
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::harness::{Stack, send};
 
 #[tokio::test]
 async fn create_applies_contract_defaults_and_get_returns_the_same_ticket() {
