@@ -187,7 +187,7 @@ fn properties(kind: &str, id: i64, props: Vec<(&str, Value)>) -> Vec<Value> {
 /// Get settings of a client, grouped, for a category.
 ///
 /// Plain categories (`routing`, `ai-agents`, …) or one object: `mailbox_{id}`, `chatbot_{id}`,
-/// `phonebot_{id}`, `letter_{id}` (subchannels) and `user-defined-function_{id}`.
+/// `phonebot_{id}`, `letter_{id}` (subchannels), `tag_{id}` and `user-defined-function_{id}`.
 #[utoipa::path(get, path = "/api/mind/settings/category/{category}", tag = "settings",
     params(("category" = String, Path), SecretsParam),
     responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -231,6 +231,37 @@ pub async fn category_settings(
                 props.extend(config.iter().map(|(k, v)| (k.as_str(), v.clone())));
             }
             properties("subchannel", id, props)
+        }
+        Some(("tag", id)) => {
+            let req = pb::ListTagsRequest { id: Some(id), ..Default::default() };
+            let listed = state.settings().list_tags(request(req, &caller)).await?.into_inner();
+            let tag = listed.tags.first().ok_or_else(not_found)?;
+            let Value::Object(fields) = crate::tags::view(tag, "full") else {
+                return Err(not_found());
+            };
+            // The writable properties, named like the `_tag[id].prop` keys that change them.
+            let writable = [
+                "name",
+                "fullName",
+                "parent",
+                "type",
+                "visibility",
+                "color",
+                "priority",
+                "sla",
+                "complexity",
+                "channels",
+                "subchannels",
+                "properties",
+                "routingRelevance",
+                "detectionDetails",
+                "testCase",
+            ];
+            let props = writable
+                .iter()
+                .map(|k| (*k, fields.get(*k).cloned().unwrap_or(Value::Null)))
+                .collect();
+            properties("tag", id, props)
         }
         Some(("user-defined-function", id)) => {
             let listed = state

@@ -58,6 +58,14 @@ async fn a_tag_tree_with_full_names_and_inherited_visibility() {
     assert_eq!(tag["fullName"], "2nd Level: Complaint");
     let (_, tag) = send(stack.agent(Method::GET, &format!("/tag/{vip}"))).await;
     assert_eq!(tag["assignment"], json!(["assignByChannel", "assignByAI"]));
+    let (status, group) =
+        send(stack.agent(Method::GET, &format!("/settings/category/tag_{vip}"))).await;
+    assert_eq!(status, 200, "{group}");
+    let props = group["groups"][0]["settings"].as_array().unwrap();
+    let channels = props.iter().find(|p| p["name"] == format!("_tag[{vip}].channels")).unwrap();
+    assert_eq!(channels["value"], json!(["email", "chat"]));
+    let (status, _) = send(stack.agent(Method::GET, "/settings/category/tag_99999")).await;
+    assert_eq!(status, 404);
 
     // A disabled parent hides its children.
     send(
