@@ -64,8 +64,8 @@ async fn customer(
         .get_customer(request(pb::GetCustomerRequest { by: Some(by) }, caller))
         .await?
         .into_inner();
-    let mut customer: Value = serde_json::from_str(&found.customer_json)
-        .map_err(|_| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?;
+    let mut customer: Value =
+        serde_json::from_str(&found.customer_json).map_err(|_| ApiError::internal())?;
     if let Value::Object(map) = &mut customer {
         map.insert("success".into(), Value::Bool(true));
     }

@@ -29,6 +29,11 @@ impl ApiError {
         Self { code, message: message.into() }
     }
 
+    /// A failure that is ours; the caller learns nothing more (it is logged where it happens).
+    pub fn internal() -> Self {
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidArgument, message)
     }

@@ -47,8 +47,7 @@ pub async fn authorization(
     let req = pb::MicrosoftAuthorizationRequest { subchannel_id: p.subchannel_id };
     let url =
         state.settings().microsoft_authorization(request(req, &caller)).await?.into_inner().url;
-    let location = HeaderValue::from_str(&url)
-        .map_err(|_| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?;
+    let location = HeaderValue::from_str(&url).map_err(|_| ApiError::internal())?;
     Ok((StatusCode::FOUND, [(LOCATION, location)]).into_response())
 }
 

@@ -314,12 +314,7 @@ pub async fn get_setting(
 ) -> Result<Json<SettingView>, ApiError> {
     let req = pb::GetSettingRequest { name, show_secrets: p.show_secrets.unwrap_or(false) };
     let found = state.settings().get_setting(request(req, &caller)).await?.into_inner();
-    Ok(Json(
-        found
-            .setting
-            .map(Into::into)
-            .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?,
-    ))
+    Ok(Json(found.setting.map(Into::into).ok_or_else(ApiError::internal)?))
 }
 
 /// Update a setting. The body is the raw JSON value (`"text"`, `42`, `{…}`), not `{value}`.
@@ -337,12 +332,7 @@ pub async fn put_setting(
         .map_err(|e| ApiError::bad_request(format!("the body must be a JSON value: {e}")))?;
     let req = pb::PutSettingRequest { name, value_json: value.to_string() };
     let saved = state.settings().put_setting(request(req, &caller)).await?.into_inner();
-    Ok(Json(
-        saved
-            .setting
-            .map(Into::into)
-            .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?,
-    ))
+    Ok(Json(saved.setting.map(Into::into).ok_or_else(ApiError::internal)?))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -82,16 +82,21 @@ struct State {
     n: String,
 }
 
-fn sign(key: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+/// The MAC over a state payload, domain-separated from other uses of the key.
+fn state_mac(key: &[u8; 32], payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
     mac.update(b"mailbox-oauth-state:");
     mac.update(payload);
-    mac.finalize().into_bytes().to_vec()
+    mac
 }
 
 fn encode_state(key: &[u8; 32], state: &State) -> String {
     let payload = serde_json::to_vec(state).expect("state serialises");
-    format!("{}.{}", B64.encode(&payload), B64.encode(sign(key, &payload)))
+    format!(
+        "{}.{}",
+        B64.encode(&payload),
+        B64.encode(state_mac(key, &payload).finalize().into_bytes())
+    )
 }
 
 fn decode_state(key: &[u8; 32], text: &str, now: i64) -> Result<State> {
@@ -101,10 +106,8 @@ fn decode_state(key: &[u8; 32], text: &str, now: i64) -> Result<State> {
     let (payload, signature) = text.split_once('.').ok_or_else(refused)?;
     let payload = B64.decode(payload).map_err(|_| refused())?;
     let signature = B64.decode(signature).map_err(|_| refused())?;
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes any key");
-    mac.update(b"mailbox-oauth-state:");
-    mac.update(&payload);
-    mac.verify_slice(&signature).map_err(|_| refused())?;
+    // Constant-time comparison.
+    state_mac(key, &payload).verify_slice(&signature).map_err(|_| refused())?;
     let state: State = serde_json::from_slice(&payload).map_err(|_| refused())?;
     if state.e <= now {
         return Err(refused());

@@ -49,7 +49,7 @@ pub async fn ticket_variables(
         .await?
         .into_inner()
         .ticket
-        .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?;
+        .ok_or_else(ApiError::internal)?;
     let customer: Value =
         t.customer_json.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or(json!({}));
     // The ticket's contract among the customer's, matched by id whatever its JSON type.

@@ -102,9 +102,7 @@ pub struct ConversationEnvelope {
 }
 
 fn envelope(response: pb::ConversationResponse) -> Result<Json<ConversationEnvelope>, ApiError> {
-    let conversation = response
-        .conversation
-        .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::Internal, "internal error"))?;
+    let conversation = response.conversation.ok_or_else(ApiError::internal)?;
     Ok(Json(ConversationEnvelope { success: true, conversation: conversation.into() }))
 }
 

@@ -794,5 +794,5 @@ pub async fn forward_ticket(
 
 fn missing_ticket() -> ApiError {
     tracing::error!("ticket-svc answered without a ticket");
-    ApiError::new(enneo_common::ErrorCode::Internal, "internal error")
+    ApiError::internal()
 }

@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Stack, token};
+use crate::harness::{Stack, send, token};
 
 async fn error_of(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();
@@ -89,14 +89,7 @@ async fn missing_permission_is_403_with_json() {
     assert_eq!(body["code"], "permission_denied");
     assert!(body["error"].as_str().unwrap().contains("updateTechnicalTicketFields"));
 
-    let ticket: Value = stack
-        .admin(Method::GET, &format!("/ticket/{id}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, ticket) = send(stack.admin(Method::GET, &format!("/ticket/{id}"))).await;
     assert_eq!(ticket["subject"], "Original");
     assert_eq!(ticket["priority"], "high");
 

@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::Stack;
+use crate::harness::{Stack, send};
 
 const SEED: &str = include_str!("fixtures/seed-bulk-patch.json");
 
@@ -30,14 +30,7 @@ async fn the_seed_bulk_patch_works_as_written() {
     assert_eq!(body["success"], true, "{body}");
     assert_eq!(body["results"], json!([{"id": 376189, "success": true}]));
 
-    let t: Value = stack
-        .admin(Method::GET, "/ticket/376189?includeCustomer=true")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, t) = send(stack.admin(Method::GET, "/ticket/376189?includeCustomer=true")).await;
     let seed: Value = serde_json::from_str(SEED).unwrap();
     let item = &seed[0];
     for key in [
@@ -94,18 +87,15 @@ async fn the_seed_bulk_patch_works_as_written() {
     assert!(t["modifiedAt"].is_string(), "the write stamps modifiedAt; the seed's null is ignored");
 
     // Sending the same thing again changes nothing and still succeeds.
-    let again: Value = stack
-        .http
-        .patch(stack.url("/api/mind/ticket"))
-        .bearer_auth(&stack.admin_token)
-        .header("Content-Type", "application/json")
-        .body(SEED)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, again) = send(
+        stack
+            .http
+            .patch(stack.url("/api/mind/ticket"))
+            .bearer_auth(&stack.admin_token)
+            .header("Content-Type", "application/json")
+            .body(SEED),
+    )
+    .await;
     assert_eq!(again["success"], true);
 }
 
@@ -122,15 +112,7 @@ async fn each_bulk_item_succeeds_or_fails_on_its_own() {
         {"id": b, "status": "closed"},
         {"id": a, "stauts": "closed"}
     ]);
-    let response: Value = stack
-        .admin(Method::PATCH, "/ticket")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, response) = send(stack.admin(Method::PATCH, "/ticket").json(&body)).await;
     assert_eq!(response["success"], false);
     let results = response["results"].as_array().unwrap();
     let outcome: Vec<(Value, bool, Value)> = results
@@ -148,14 +130,7 @@ async fn each_bulk_item_succeeds_or_fails_on_its_own() {
             (json!(a), false, json!("invalid_argument")),
         ]
     );
-    let t: Value = stack
-        .admin(Method::GET, &format!("/ticket/{b}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, t) = send(stack.admin(Method::GET, &format!("/ticket/{b}"))).await;
     assert_eq!(t["status"], "closed");
     assert_eq!(t["priority"], "low");
 }
@@ -166,15 +141,7 @@ async fn bulk_items_check_permissions_per_item() {
     let a =
         stack.create(json!({"channel": "email", "subject": "keep"})).await["id"].as_i64().unwrap();
     let body = json!([{"id": a, "subject": "changed"}, {"id": a, "priority": "medium"}]);
-    let response: Value = stack
-        .agent(Method::PATCH, "/ticket")
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, response) = send(stack.agent(Method::PATCH, "/ticket").json(&body)).await;
     assert_eq!(response["results"][0]["code"], "permission_denied");
     assert_eq!(response["results"][1]["success"], true);
 }

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::harness::{Options, Stack, Switch, amqp_url};
+use crate::harness::{Options, Stack, Switch, amqp_url, send};
 
 async fn events_of(stack: &Stack, ticket: i64) -> Vec<(Uuid, String)> {
     let mut db = stack.db().await;
@@ -96,14 +96,7 @@ async fn stats_follow_creates_and_status_changes() {
     let stats = |expected_total: i64| {
         let stack = &stack;
         async move {
-            let body: Value = stack
-                .admin(Method::GET, "/ticket/stats")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, body) = send(stack.admin(Method::GET, "/ticket/stats")).await;
             (body["total"] == expected_total).then_some(body)
         }
     };

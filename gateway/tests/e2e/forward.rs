@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Options, Stack};
+use crate::harness::{Options, Stack, send};
 use crate::smtp::SmtpSink;
 
 async fn forward(stack: &Stack, id: i64, body: Value) -> (u16, Value) {
@@ -50,14 +50,7 @@ async fn a_forwarded_ticket_arrives_at_the_mail_server() {
 
     let trail = stack
         .eventually("the forward in the activity trail", || async {
-            let a: Value = stack
-                .admin(Method::GET, &format!("/ticket/{id}/activity"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, a) = send(stack.admin(Method::GET, &format!("/ticket/{id}/activity"))).await;
             (a["total"] == 2).then_some(a)
         })
         .await;

@@ -8,7 +8,9 @@ use axum::routing::post;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URI, Options, Stack};
+use crate::harness::{
+    OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET, OAUTH_REDIRECT_URI, Options, Stack, send,
+};
 
 /// Answers the code exchange like Microsoft's token endpoint and keeps the forms it got.
 async fn token_server() -> (String, Arc<Mutex<Vec<Vec<(String, String)>>>>) {
@@ -53,15 +55,12 @@ fn no_redirects() -> reqwest::Client {
 }
 
 async fn mailbox(stack: &Stack) -> i64 {
-    let created: Value = stack
-        .admin(Method::POST, "/settings/subchannel")
-        .json(&json!({"name": "Service", "channel": "email"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, created) = send(
+        stack
+            .admin(Method::POST, "/settings/subchannel")
+            .json(&json!({"name": "Service", "channel": "email"})),
+    )
+    .await;
     created["subchannel"]["id"].as_i64().unwrap()
 }
 
@@ -135,14 +134,9 @@ async fn a_mailbox_connects_and_its_tokens_are_stored_encrypted() {
     let opened = settings_svc::oauth::decrypt(&key, &sealed).unwrap();
     assert!(String::from_utf8(opened).unwrap().contains("AT-very-secret"));
     assert_eq!(config["microsoftOAuth"]["connected"], true);
-    let listed: Value = stack
-        .admin(Method::GET, &format!("/settings/subchannel?id={id}&showSecrets=true"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, listed) =
+        send(stack.admin(Method::GET, &format!("/settings/subchannel?id={id}&showSecrets=true")))
+            .await;
     assert!(!listed.to_string().contains("very-secret"), "tokens are never returned");
     let events: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM settings.outbox WHERE payload::text LIKE '%very-secret%'",
@@ -193,15 +187,12 @@ async fn forged_expired_foreign_and_refused_states_connect_nothing() {
         .await
         .unwrap();
     assert_eq!(declined.status(), 400);
-    let chat: Value = stack
-        .admin(Method::POST, "/settings/subchannel")
-        .json(&json!({"name": "Bot", "channel": "chat"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, chat) = send(
+        stack
+            .admin(Method::POST, "/settings/subchannel")
+            .json(&json!({"name": "Bot", "channel": "chat"})),
+    )
+    .await;
     let chat_id = chat["subchannel"]["id"].as_i64().unwrap();
     for (query, expected) in [
         (format!("subchannelId={chat_id}"), 400),

@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::harness::Stack;
+use crate::harness::{Stack, send};
 
 #[tokio::test]
 async fn health_reports_every_service_serving() {
@@ -36,15 +36,7 @@ async fn openapi_is_public_in_yaml_and_json_and_lists_the_routes() {
     let yaml = yaml.text().await.unwrap();
     assert!(yaml.starts_with("openapi: 3.1"), "{}", &yaml[..40]);
 
-    let json: Value = stack
-        .http
-        .get(stack.url("/api/mind/docs/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, json) = send(stack.http.get(stack.url("/api/mind/docs/openapi.json"))).await;
     let paths = json["paths"].as_object().unwrap();
     for path in [
         "/api/mind/ticket",

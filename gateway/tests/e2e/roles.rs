@@ -35,16 +35,13 @@ async fn a_custom_role_grants_and_revokes_what_its_members_may_do() {
         "password": "correct horse battery", "settings": {"roleId": id}})))
         .await;
     assert_eq!(status, 200);
-    let login: Value = stack
-        .http
-        .post(stack.url("/api/mind/auth/login"))
-        .json(&json!({"email": "sup@example.com", "password": "correct horse battery"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, login) = send(
+        stack
+            .http
+            .post(stack.url("/api/mind/auth/login"))
+            .json(&json!({"email": "sup@example.com", "password": "correct horse battery"})),
+    )
+    .await;
     let token = login["token"].as_str().unwrap().to_owned();
     let as_sup = |method: Method, path: String| {
         stack.http.request(method, stack.url(&format!("/api/mind{path}"))).bearer_auth(&token)

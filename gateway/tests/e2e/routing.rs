@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::{Stack, agent_token};
+use crate::harness::{Stack, agent_token, send};
 
 async fn next_as(stack: &Stack, token: &str, body: Value) -> (u16, Value) {
     let response = stack
@@ -130,14 +130,7 @@ async fn a_ticket_whose_agent_stopped_pinging_is_offered_again() {
 
     let trail = stack
         .eventually("the routing in the activity trail", || async {
-            let a: Value = stack
-                .admin(Method::GET, &format!("/ticket/{id}/activity"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, a) = send(stack.admin(Method::GET, &format!("/ticket/{id}/activity"))).await;
             (a["total"] == 3).then_some(a)
         })
         .await;
@@ -195,15 +188,10 @@ async fn tags_that_do_not_route_are_ignored_by_routing_and_the_routing_view() {
     let create_tag = |name: &'static str| {
         let stack = &stack;
         async move {
-            let created: Value = stack
-                .admin(Method::POST, "/tag")
-                .json(&json!({"name": name, "type": "skill"}))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, created) = send(
+                stack.admin(Method::POST, "/tag").json(&json!({"name": name, "type": "skill"})),
+            )
+            .await;
             created["id"].as_i64().unwrap()
         }
     };
@@ -226,24 +214,10 @@ async fn tags_that_do_not_route_are_ignored_by_routing_and_the_routing_view() {
         .await;
     assert_eq!(served, id);
 
-    let page: Value = stack
-        .admin(Method::POST, "/ticket/search")
-        .json(&json!({"ticketScope": "skills"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, page) =
+        send(stack.admin(Method::POST, "/ticket/search").json(&json!({"ticketScope": "skills"})))
+            .await;
     assert_eq!(page["tickets"][0]["tagIds"], json!([]), "the routing view leaves the tag out");
-    let page: Value = stack
-        .admin(Method::POST, "/ticket/search")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, page) = send(stack.admin(Method::POST, "/ticket/search").json(&json!({}))).await;
     assert_eq!(page["tickets"][0]["tagIds"], json!([newsletter]), "the ticket keeps it");
 }

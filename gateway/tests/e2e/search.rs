@@ -1,7 +1,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::harness::Stack;
+use crate::harness::{Stack, send};
 
 async fn search(stack: &Stack, body: Value) -> (u16, Value) {
     let response = stack.admin(Method::POST, "/ticket/search").json(&body).send().await.unwrap();
@@ -176,14 +176,7 @@ async fn full_text_tags_scope_and_relevance() {
 
     let stats = stack
         .eventually("tag counts", || async {
-            let s: Value = stack
-                .admin(Method::GET, "/ticket/stats")
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, s) = send(stack.admin(Method::GET, "/ticket/stats")).await;
             (s["total"] == 3).then_some(s)
         })
         .await;
