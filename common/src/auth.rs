@@ -162,6 +162,10 @@ pub mod permission {
     pub const MANAGE_USERS: &str = "manageUsers";
     /// AI agents and the code they run (user-defined functions included).
     pub const UPDATE_AI_AGENT: &str = "updateAiAgent";
+    /// Creating, changing and deleting teams.
+    pub const MANAGE_TEAMS: &str = "manageTeams";
+    /// Seeing every team, not only the subtrees of one's own.
+    pub const VIEW_ALL_TEAMS: &str = "viewAllTeams";
     pub const ALL: &[&str] = &[
         READ_TICKETS,
         CREATE_TICKETS,
@@ -179,6 +183,8 @@ pub mod permission {
         READ_SECRET_SETTINGS,
         UPDATE_AI_AGENT,
         MANAGE_USERS,
+        MANAGE_TEAMS,
+        VIEW_ALL_TEAMS,
     ];
 }
 

@@ -14,6 +14,7 @@ pub mod profiles;
 pub mod roles;
 pub mod settings;
 pub mod tags;
+pub mod teams;
 pub mod tickets;
 pub mod time;
 
@@ -123,6 +124,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tags::routes())
         .merge(profiles::routes())
         .merge(roles::routes())
+        .merge(teams::routes())
         .route("/version", get(meta::version))
         .route("/docs", get(docs::page))
         .route(

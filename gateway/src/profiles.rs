@@ -6,11 +6,13 @@ use axum::http::HeaderValue;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, patch, post};
-use enneo_common::auth::{Caller, Role};
+use enneo_common::auth::Caller;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
@@ -29,9 +31,12 @@ pub fn routes() -> axum::Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         .route("/profile", get(me).post(create_profile))
-        .route("/profiles", get(list_profiles))
+        .route("/profiles", get(list_profiles).patch(bulk_update_profiles))
+        .route("/profiles/routingStatus", patch(bulk_routing_status))
+        .route("/profiles/onlineSummary", get(online_summary))
         .route("/profile/{id}", get(get_profile).patch(update_profile).delete(delete_profile))
         .route("/profile/{id}/routingStatus", patch(routing_status))
+        .route("/profile/{id}/routing", get(explain_routing))
         .route("/jwt/{id}", post(create_api_key))
         .route("/jwt/{id}/keys", get(list_api_keys))
         .route("/jwt/{id}/keys/{keyId}", delete(revoke_api_key))
@@ -58,14 +63,28 @@ pub struct ProfileView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileSettings {
-    /// 1 Administrator, 2 Agent.
+    /// 1 Administrator, 2 Agent, or a custom role.
     role_id: i32,
-    /// Null: no skill restriction.
+    team_ids: Vec<i32>,
+    /// Take skills, tags and role from the teams too (default true).
+    inherit_team_settings: bool,
+    /// Null: no skill restriction (or, with teams, the teams' skills).
     skills: Option<Vec<i64>>,
     excluded_tag_ids: Vec<i64>,
+    /// True while `ticketBacklogRequiredTagIds` is not empty.
+    limit_ticket_backlog_access: bool,
     ticket_backlog_required_tag_ids: Vec<i64>,
     call_routing_status: String,
     chat_routing_status: String,
+    /// What permissions use: the strongest of the user's and their teams' roles.
+    actual_role_id: i32,
+    /// What routing uses: own skills joined with the teams'. Null: unrestricted.
+    actual_skills: Option<Vec<i64>>,
+    actual_excluded_tag_ids: Vec<i64>,
+    actual_ticket_backlog_required_tag_ids: Vec<i64>,
+    actual_limit_ticket_backlog_access: bool,
+    /// Channels from the teams; empty: every channel.
+    actual_channels: Vec<String>,
 }
 
 impl From<pb::Profile> for ProfileView {
@@ -82,13 +101,25 @@ impl From<pb::Profile> for ProfileView {
             is_sso_only: p.is_sso_only,
             r#type: "enneo",
             last_seen: p.last_seen,
-            settings: ProfileSettings {
-                role_id: p.role_id,
-                skills: p.skills.map(|l| l.values),
-                excluded_tag_ids: p.excluded_tag_ids,
-                ticket_backlog_required_tag_ids: p.required_tag_ids,
-                call_routing_status: p.call_routing_status,
-                chat_routing_status: p.chat_routing_status,
+            settings: {
+                let actual = p.actual.unwrap_or_default();
+                ProfileSettings {
+                    role_id: p.role_id,
+                    team_ids: p.team_ids,
+                    inherit_team_settings: p.inherit_team_settings,
+                    skills: p.skills.map(|l| l.values),
+                    excluded_tag_ids: p.excluded_tag_ids,
+                    limit_ticket_backlog_access: !p.required_tag_ids.is_empty(),
+                    ticket_backlog_required_tag_ids: p.required_tag_ids,
+                    call_routing_status: p.call_routing_status,
+                    chat_routing_status: p.chat_routing_status,
+                    actual_role_id: actual.role_id,
+                    actual_skills: actual.skills.map(|l| l.values),
+                    actual_excluded_tag_ids: actual.excluded_tag_ids,
+                    actual_limit_ticket_backlog_access: !actual.required_tag_ids.is_empty(),
+                    actual_ticket_backlog_required_tag_ids: actual.required_tag_ids,
+                    actual_channels: actual.channels,
+                }
             },
         }
     }
@@ -237,10 +268,12 @@ pub struct ProfileSettingsWrite {
     skills: Option<Option<Vec<i64>>>,
     excluded_tag_ids: Option<Vec<i64>>,
     ticket_backlog_required_tag_ids: Option<Vec<i64>>,
+    team_ids: Option<Vec<i32>>,
+    inherit_team_settings: Option<bool>,
 }
 
 /// A present field, `null` included: `Some(None)` is "set to null", absence stays `None`.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+pub(crate) fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -285,6 +318,8 @@ pub async fn create_profile(
         excluded_tag_ids: body.settings.excluded_tag_ids.unwrap_or_default(),
         required_tag_ids: body.settings.ticket_backlog_required_tag_ids.unwrap_or_default(),
         is_sso_only: body.is_sso_only.unwrap_or(false),
+        team_ids: body.settings.team_ids.unwrap_or_default(),
+        inherit_team_settings: body.settings.inherit_team_settings,
     };
     Ok(Json(state.identity().create_profile(request(req, &caller)).await?.into_inner().into()))
 }
@@ -299,12 +334,17 @@ pub async fn update_profile(
     PathId(id): PathId,
     JsonBody(body): JsonBody<ProfileWrite>,
 ) -> Result<Json<ProfileView>, ApiError> {
+    let req = update_request(id, body)?;
+    Ok(Json(state.identity().update_profile(request(req, &caller)).await?.into_inner().into()))
+}
+
+fn update_request(id: i64, body: ProfileWrite) -> Result<pb::UpdateProfileRequest, ApiError> {
     if body.is_sso_only.is_some() {
         return Err(ApiError::bad_request("isSsoOnly is set when a user is created"));
     }
     let skills = body.settings.skills;
     let list = |ids: Option<Vec<i64>>| ids.map(|values| pb::IdList { values });
-    let req = pb::UpdateProfileRequest {
+    Ok(pb::UpdateProfileRequest {
         id,
         email: body.email,
         first_name: body.first_name,
@@ -317,8 +357,70 @@ pub async fn update_profile(
         skills: skills.flatten().map(|values| pb::IdList { values }),
         excluded_tag_ids: list(body.settings.excluded_tag_ids),
         required_tag_ids: list(body.settings.ticket_backlog_required_tag_ids),
-    };
-    Ok(Json(state.identity().update_profile(request(req, &caller)).await?.into_inner().into()))
+        team_ids: body.settings.team_ids.map(|values| pb::TeamIds { values }),
+        inherit_team_settings: body.settings.inherit_team_settings,
+    })
+}
+
+/// At most this many users per bulk request.
+const MAX_BULK_PROFILES: usize = 100;
+
+fn bulk_items(body: &Value, key: &str) -> Result<Vec<(Option<i64>, Value)>, ApiError> {
+    let items = body
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| ApiError::bad_request(format!("the body must be {{\"{key}\": [...]}}")))?;
+    if items.len() > MAX_BULK_PROFILES {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_BULK_PROFILES} items per request"
+        )));
+    }
+    Ok(items
+        .iter()
+        .map(|item| {
+            let id = item.get("id").and_then(Value::as_i64).filter(|id| *id > 0);
+            let mut fields = item.clone();
+            if let Some(map) = fields.as_object_mut() {
+                map.remove("id");
+            }
+            (id, fields)
+        })
+        .collect())
+}
+
+fn parse_item<T: serde::de::DeserializeOwned>(
+    id: Option<i64>,
+    fields: Value,
+) -> Result<(i64, T), ApiError> {
+    let id = id.ok_or_else(|| ApiError::bad_request("each item needs a positive integer id"))?;
+    let parsed = serde_json::from_value(fields)
+        .map_err(|e| ApiError::bad_request(format!("invalid item: {e}")))?;
+    Ok((id, parsed))
+}
+
+/// Update several users at once: `{"profiles": [{"id": 3, ...fields of PATCH /profile/{id}}]}`.
+/// Each item succeeds or fails on its own; `results` says how, in order.
+#[utoipa::path(patch, path = "/api/mind/profiles", tag = "profile",
+    request_body(content = Value, description = "`{profiles: [{id, ...ProfileWrite}]}`"),
+    responses((status = 200, body = crate::tickets::BulkResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn bulk_update_profiles(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
+    let mut outcomes = Vec::new();
+    for (id, fields) in bulk_items(&body, "profiles")? {
+        let outcome = async {
+            let (id, write) = parse_item::<ProfileWrite>(id, fields)?;
+            let req = update_request(id, write)?;
+            state.identity().update_profile(request(req, &caller)).await?;
+            Ok(())
+        }
+        .await;
+        outcomes.push((id, outcome));
+    }
+    Ok(Json(crate::tickets::BulkResponse::of(outcomes)))
 }
 
 /// Delete a user (soft; their API keys are revoked).
@@ -362,17 +464,109 @@ pub async fn routing_status(
     PathId(id): PathId,
     JsonBody(body): JsonBody<RoutingStatusWrite>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let current = body.if_current.unwrap_or_default();
-    let req = pb::UpdateRoutingStatusRequest {
-        id,
-        call_routing_status: body.call_routing_status,
-        chat_routing_status: body.chat_routing_status,
-        if_current_call: current.call_routing_status,
-        if_current_chat: current.chat_routing_status,
-    };
+    let req = body.into_proto(id);
     Ok(Json(
         state.identity().update_routing_status(request(req, &caller)).await?.into_inner().into(),
     ))
+}
+
+impl RoutingStatusWrite {
+    fn into_proto(self, id: i64) -> pb::UpdateRoutingStatusRequest {
+        let current = self.if_current.unwrap_or_default();
+        pb::UpdateRoutingStatusRequest {
+            id,
+            call_routing_status: self.call_routing_status,
+            chat_routing_status: self.chat_routing_status,
+            if_current_call: current.call_routing_status,
+            if_current_chat: current.chat_routing_status,
+        }
+    }
+}
+
+/// Change several users' routing statuses: `{"profiles": [{"id": 3, "chatRoutingStatus": "idle",
+/// "ifCurrent": {...}}]}`. Each item succeeds or fails (409 on `ifCurrent`) on its own.
+#[utoipa::path(patch, path = "/api/mind/profiles/routingStatus", tag = "profile",
+    request_body(content = Value, description = "`{profiles: [{id, ...RoutingStatusWrite}]}`"),
+    responses((status = 200, body = crate::tickets::BulkResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody)))]
+pub async fn bulk_routing_status(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
+    let mut outcomes = Vec::new();
+    for (id, fields) in bulk_items(&body, "profiles")? {
+        let outcome = async {
+            let (id, write) = parse_item::<RoutingStatusWrite>(id, fields)?;
+            state.identity().update_routing_status(request(write.into_proto(id), &caller)).await?;
+            Ok(())
+        }
+        .await;
+        outcomes.push((id, outcome));
+    }
+    Ok(Json(crate::tickets::BulkResponse::of(outcomes)))
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OnlineUser {
+    id: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    call_routing_status: String,
+    chat_routing_status: String,
+    last_seen: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusCount {
+    /// Users in this status on the phone line.
+    call: i64,
+    /// Users in this status in chat.
+    chat: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OnlineSummary {
+    success: bool,
+    /// Users whose call or chat routing status is not `offline`.
+    online: Vec<OnlineUser>,
+    /// Per routing status, how many users are in it.
+    counts: BTreeMap<String, StatusCount>,
+}
+
+/// Who is online, and how many users are in each routing status.
+#[utoipa::path(get, path = "/api/mind/profiles/onlineSummary", tag = "profile",
+    responses((status = 200, body = OnlineSummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn online_summary(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Json<OnlineSummary>, ApiError> {
+    let summary = state
+        .identity()
+        .online_summary(request(pb::OnlineSummaryRequest {}, &caller))
+        .await?
+        .into_inner();
+    Ok(Json(OnlineSummary {
+        success: true,
+        online: summary
+            .online
+            .into_iter()
+            .map(|u| OnlineUser {
+                id: u.id,
+                first_name: u.first_name,
+                last_name: u.last_name,
+                call_routing_status: u.call_routing_status,
+                chat_routing_status: u.chat_routing_status,
+                last_seen: u.last_seen,
+            })
+            .collect(),
+        counts: summary
+            .counts
+            .into_iter()
+            .map(|c| (c.status, StatusCount { call: c.call, chat: c.chat }))
+            .collect(),
+    }))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -407,14 +601,12 @@ pub async fn create_api_key(
         ))
         .await?
         .into_inner();
-    let profile =
-        state.identity().get_profile(request(pb::ProfileRef { id }, &caller)).await?.into_inner();
-    let identity = pb::Identity {
-        user_id: id,
-        role: if profile.role_id == 1 { Role::Admin } else { Role::Agent }.as_str().into(),
-        role_id: profile.role_id,
-        ..Default::default()
-    };
+    // The key's claims are only a hint: every use re-reads the identity behind the key.
+    let identity = state
+        .identity()
+        .resolve_identity(request(pb::ProfileRef { id }, &caller))
+        .await?
+        .into_inner();
     let token =
         mint(state.jwt_secret().expose_secret(), &identity, API_KEY_SECONDS, Some(key.id.clone()));
     Ok(Json(ApiKeyCreated { success: true, key_id: key.id, token }))
@@ -473,4 +665,124 @@ pub async fn revoke_api_key(
         .revoke_api_key(request(pb::ApiKeyRef { user_id: id, key_id }, &caller))
         .await?;
     Ok(Json(Success::yes()))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RoutingParams {
+    /// Also say whether, and why (not), this ticket would be routed to the user.
+    ticket_id: Option<i64>,
+    /// Full-text filter on the queue.
+    q: Option<String>,
+    /// Default 20, at most 100.
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutedTicket {
+    ticket_id: i64,
+    /// 0-based place in the user's queue.
+    position: i64,
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingVerdict {
+    ticket_id: i64,
+    routable: bool,
+    position: Option<i64>,
+    reasons: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingUsed {
+    /// Null: no skill restriction.
+    skills: Option<Vec<i64>>,
+    excluded_tag_ids: Vec<i64>,
+    ticket_backlog_required_tag_ids: Vec<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoutingExplained {
+    success: bool,
+    user_id: i64,
+    /// `autopilotTagMatchingMode` in effect.
+    matching: String,
+    /// `autopilotOrderingSequence` in effect.
+    ordering: String,
+    /// The user's actual routing settings (their own merged with their teams').
+    settings: RoutingUsed,
+    /// Tickets in the user's queue (routing looks at the first 1000).
+    total: i64,
+    limit: i64,
+    offset: i64,
+    tickets: Vec<RoutedTicket>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ticket: Option<RoutingVerdict>,
+}
+
+/// What routing would give a user, in order, and why; with `ticketId`, whether and why (not)
+/// that ticket would reach them. Nothing is claimed. Yourself, or anyone with `manageUsers`.
+#[utoipa::path(get, path = "/api/mind/profile/{id}/routing", tag = "profile", params(("id" = i64, Path), RoutingParams),
+    responses((status = 200, body = RoutingExplained), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn explain_routing(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    QueryParams(p): QueryParams<RoutingParams>,
+) -> Result<Json<RoutingExplained>, ApiError> {
+    let user = state
+        .identity()
+        .resolve_identity(request(pb::ProfileRef { id }, &caller))
+        .await?
+        .into_inner();
+    let req = enneo_proto::ticket::v1::ExplainRoutingRequest {
+        user_id: id,
+        restrict_skills: user.skills.is_some(),
+        skills: user.skills.clone().map(|l| l.values).unwrap_or_default(),
+        excluded_tag_ids: user.excluded_tag_ids.clone(),
+        required_tag_ids: user.required_tag_ids.clone(),
+        ticket_id: p.ticket_id,
+        q: p.q,
+        limit: p.limit.unwrap_or(0),
+        offset: p.offset.unwrap_or(0),
+    };
+    let offset = req.offset;
+    let explained = state.tickets().explain_routing(request(req, &caller)).await?.into_inner();
+    Ok(Json(RoutingExplained {
+        success: true,
+        user_id: id,
+        matching: explained.matching,
+        ordering: explained.ordering,
+        settings: RoutingUsed {
+            skills: user.skills.map(|l| l.values),
+            excluded_tag_ids: user.excluded_tag_ids,
+            ticket_backlog_required_tag_ids: user.required_tag_ids,
+        },
+        total: explained.total,
+        limit: explained.limit,
+        offset,
+        tickets: explained
+            .tickets
+            .into_iter()
+            .map(|t| RoutedTicket {
+                ticket_id: t.ticket_id,
+                position: t.position,
+                reason: t.reason,
+            })
+            .collect(),
+        ticket: explained.ticket.map(|v| RoutingVerdict {
+            ticket_id: v.ticket_id,
+            routable: v.routable,
+            position: v.position,
+            reasons: v.reasons,
+        }),
+    }))
 }

@@ -2,13 +2,14 @@
 //! repeated failed logins lock the account for a while; API keys are rows that can be
 //! revoked, which the gateway checks on every use.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
-use enneo_common::auth::{Caller, permission};
+use enneo_common::auth::{Caller, Role, permission};
 use enneo_proto::settings::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::roles;
 use crate::service::{Settings, require};
+use crate::teams::{self, Actual, Forest, Own};
 
 /// Failed logins in a row before the account locks.
 pub const MAX_FAILED_LOGINS: i32 = 5;
@@ -81,6 +83,16 @@ struct KeyRow {
     last_used_at: Option<DateTime<Utc>>,
 }
 
+#[derive(sqlx::FromRow)]
+struct OnlineRow {
+    id: i64,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    call_routing_status: String,
+    chat_routing_status: String,
+    last_seen: Option<DateTime<Utc>>,
+}
+
 /// A real hash to verify against when the e-mail is unknown.
 static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
     Argon2::default()
@@ -108,19 +120,73 @@ struct Row {
     chat_routing_status: String,
     last_seen: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
+    inherit_team_settings: bool,
 }
 
 const COLUMNS: &str = "id, email, first_name, last_name, name_alias, external_id, phone, lang, \
     is_sso_only, role_id, skills, excluded_tag_ids, required_tag_ids, call_routing_status, \
-    chat_routing_status, last_seen, created_at";
+    chat_routing_status, last_seen, created_at, inherit_team_settings";
 
-fn sql_time(t: DateTime<Utc>) -> String {
+/// What resolving users' actual settings needs: the team tree, every role, and the teams of
+/// the users at hand. Loaded once per request.
+pub(crate) struct Resolver {
+    forest: Forest,
+    roles: HashMap<i32, (Role, Vec<String>)>,
+    members: HashMap<i64, Vec<i32>>,
+}
+
+impl Resolver {
+    pub(crate) async fn load(conn: &mut PgConnection, profile_ids: &[i64]) -> Result<Self> {
+        let forest = Forest::load(conn).await?;
+        let roles = roles::all(conn).await?;
+        let pairs: Vec<(i64, i32)> = sqlx::query_as(
+            "SELECT m.profile_id, m.team_id FROM settings.team_member m \
+             JOIN settings.team t ON t.id = m.team_id AND t.deleted_at IS NULL \
+             WHERE m.profile_id = ANY($1) ORDER BY m.team_id",
+        )
+        .bind(profile_ids)
+        .fetch_all(conn)
+        .await?;
+        let mut members: HashMap<i64, Vec<i32>> = HashMap::new();
+        for (profile, team) in pairs {
+            members.entry(profile).or_default().push(team);
+        }
+        Ok(Self { forest, roles, members })
+    }
+
+    fn teams(&self, profile_id: i64) -> &[i32] {
+        self.members.get(&profile_id).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    fn actual(&self, row: &Row) -> Actual {
+        let teams: Vec<teams::Values> = if row.inherit_team_settings {
+            self.teams(row.id).iter().map(|t| self.forest.effective(*t)).collect()
+        } else {
+            Vec::new()
+        };
+        let own = Own {
+            role_id: row.role_id,
+            skills: row.skills.as_deref(),
+            excluded: &row.excluded_tag_ids,
+            required: &row.required_tag_ids,
+        };
+        teams::resolve(own, &teams, |id| {
+            self.roles.get(&id).map_or((false, 0), |(base, p)| (*base == Role::Admin, p.len()))
+        })
+    }
+}
+
+pub(crate) fn sql_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
 impl Row {
-    fn into_proto(self) -> pb::Profile {
+    fn into_proto(self, resolver: &Resolver) -> pb::Profile {
+        let actual = self.actual_proto(resolver);
         pb::Profile {
+            team_ids: resolver.teams(self.id).to_vec(),
+            inherit_team_settings: self.inherit_team_settings,
+            actual: Some(actual),
             id: self.id,
             email: self.email,
             first_name: self.first_name,
@@ -141,16 +207,32 @@ impl Row {
         }
     }
 
-    /// What a token for this user carries, with the role resolved.
-    async fn identity(&self, conn: &mut PgConnection) -> Result<pb::Identity> {
-        let (base, permissions) = roles::permissions_of(conn, self.role_id).await?;
+    fn actual_proto(&self, resolver: &Resolver) -> pb::Resolved {
+        let actual = resolver.actual(self);
+        pb::Resolved {
+            role_id: actual.role_id,
+            skills: actual.skills.map(|values| pb::IdList { values }),
+            excluded_tag_ids: actual.excluded,
+            required_tag_ids: actual.required,
+            channels: actual.channels,
+        }
+    }
+
+    /// What a token for this user carries: the actual settings, the actual role's permissions.
+    fn identity(&self, resolver: &Resolver) -> Result<pb::Identity> {
+        let actual = resolver.actual(self);
+        let (base, permissions) = resolver
+            .roles
+            .get(&actual.role_id)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("role {} not found", actual.role_id)))?;
         Ok(pb::Identity {
             user_id: self.id,
             role: base.as_str().into(),
-            role_id: self.role_id,
-            skills: self.skills.clone().map(|values| pb::IdList { values }),
-            excluded_tag_ids: self.excluded_tag_ids.clone(),
-            required_tag_ids: self.required_tag_ids.clone(),
+            role_id: actual.role_id,
+            skills: actual.skills.map(|values| pb::IdList { values }),
+            excluded_tag_ids: actual.excluded,
+            required_tag_ids: actual.required,
             permissions,
         })
     }
@@ -164,6 +246,17 @@ async fn load(conn: &mut PgConnection, id: i64) -> Result<Row> {
     .fetch_optional(conn)
     .await?
     .ok_or_else(|| Error::NotFound(format!("profile {id} not found")))
+}
+
+impl Row {
+    async fn view(self, conn: &mut PgConnection) -> Result<pb::Profile> {
+        let resolver = Resolver::load(conn, &[self.id]).await?;
+        Ok(self.into_proto(&resolver))
+    }
+
+    async fn resolved_identity(&self, conn: &mut PgConnection) -> Result<pb::Identity> {
+        self.identity(&Resolver::load(conn, &[self.id]).await?)
+    }
 }
 
 /// You may manage yourself; others need `manageUsers`.
@@ -202,7 +295,7 @@ impl Settings {
                 .execute(&mut *tx)
                 .await?;
             let row = load(&mut tx, id).await?;
-            let identity = row.identity(&mut tx).await?;
+            let identity = row.resolved_identity(&mut tx).await?;
             tx.commit().await?;
             return Ok(identity);
         }
@@ -249,8 +342,10 @@ impl Settings {
         .bind(req.offset)
         .fetch_all(&self.pool)
         .await?;
+        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let resolver = Resolver::load(&mut *self.pool.acquire().await?, &ids).await?;
         Ok(pb::ListProfilesResponse {
-            profiles: rows.into_iter().map(Row::into_proto).collect(),
+            profiles: rows.into_iter().map(|r| r.into_proto(&resolver)).collect(),
             total,
         })
     }
@@ -260,7 +355,7 @@ impl Settings {
             require(caller, permission::READ_SETTINGS)?;
         }
         let mut conn = self.pool.acquire().await?;
-        Ok(load(&mut conn, id).await?.into_proto())
+        load(&mut conn, id).await?.view(&mut conn).await
     }
 
     pub(crate) async fn create_profile(
@@ -280,10 +375,12 @@ impl Settings {
                 ));
             }
         };
+        let mut tx = self.pool.begin().await?;
         let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "INSERT INTO settings.profile (email, first_name, last_name, phone, lang, password_hash, \
-             role_id, skills, excluded_tag_ids, required_tag_ids, is_sso_only) \
-             VALUES ($1, $2, $3, $4, coalesce($5, 'de'), $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+             role_id, skills, excluded_tag_ids, required_tag_ids, is_sso_only, inherit_team_settings) \
+             VALUES ($1, $2, $3, $4, coalesce($5, 'de'), $6, $7, $8, $9, $10, $11, coalesce($12, true)) \
+             RETURNING {COLUMNS}"
         )))
         .bind(&email)
         .bind(&req.first_name)
@@ -296,7 +393,8 @@ impl Settings {
         .bind(&req.excluded_tag_ids)
         .bind(&req.required_tag_ids)
         .bind(req.is_sso_only)
-        .fetch_one(&self.pool)
+        .bind(req.inherit_team_settings)
+        .fetch_one(&mut *tx)
         .await
         .map_err(|e| match &e {
             sqlx::Error::Database(d) if d.constraint() == Some("profile_email_key") => {
@@ -304,7 +402,10 @@ impl Settings {
             }
             _ => e.into(),
         })?;
-        Ok(row.into_proto())
+        teams::set_membership(&mut tx, row.id, &req.team_ids).await?;
+        let profile = row.view(&mut tx).await?;
+        tx.commit().await?;
+        Ok(profile)
     }
 
     pub(crate) async fn update_profile(
@@ -318,7 +419,9 @@ impl Settings {
             || req.skills.is_some()
             || req.clear_skills
             || req.excluded_tag_ids.is_some()
-            || req.required_tag_ids.is_some();
+            || req.required_tag_ids.is_some()
+            || req.team_ids.is_some()
+            || req.inherit_team_settings.is_some();
         if privileged {
             require(caller, permission::MANAGE_USERS)?;
         }
@@ -337,7 +440,8 @@ impl Settings {
              password_hash = coalesce($7, password_hash), role_id = coalesce($8, role_id), \
              skills = CASE WHEN $9 THEN NULL ELSE coalesce($10, skills) END, \
              excluded_tag_ids = coalesce($11, excluded_tag_ids), \
-             required_tag_ids = coalesce($12, required_tag_ids), modified_at = now() \
+             required_tag_ids = coalesce($12, required_tag_ids), \
+             inherit_team_settings = coalesce($13, inherit_team_settings), modified_at = now() \
              WHERE id = $1 RETURNING {COLUMNS}"
         )))
         .bind(req.id)
@@ -352,10 +456,15 @@ impl Settings {
         .bind(req.skills.map(|l| l.values))
         .bind(req.excluded_tag_ids.map(|l| l.values))
         .bind(req.required_tag_ids.map(|l| l.values))
+        .bind(req.inherit_team_settings)
         .fetch_one(&mut *tx)
         .await?;
+        if let Some(team_ids) = &req.team_ids {
+            teams::set_membership(&mut tx, row.id, &team_ids.values).await?;
+        }
+        let profile = row.view(&mut tx).await?;
         tx.commit().await?;
-        Ok(row.into_proto())
+        Ok(profile)
     }
 
     pub(crate) async fn delete_profile(&self, caller: &Caller, id: i64) -> Result<()> {
@@ -365,7 +474,11 @@ impl Settings {
         }
         let mut tx = self.pool.begin().await?;
         load(&mut tx, id).await?;
-        // Soft delete; the user's API keys die with them.
+        // Soft delete; the user's API keys and team memberships go with them.
+        sqlx::query("DELETE FROM settings.team_member WHERE profile_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("UPDATE settings.profile SET deleted_at = now() WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -412,8 +525,9 @@ impl Settings {
         .bind(&req.chat_routing_status)
         .fetch_one(&mut *tx)
         .await?;
+        let profile = row.view(&mut tx).await?;
         tx.commit().await?;
-        Ok(row.into_proto())
+        Ok(profile)
     }
 
     pub(crate) async fn create_api_key(
@@ -485,6 +599,59 @@ impl Settings {
         Ok(())
     }
 
+    /// What a token for user `id` would carry now.
+    pub(crate) async fn resolve_identity(&self, caller: &Caller, id: i64) -> Result<pb::Identity> {
+        self_or_manager(caller, id)?;
+        let mut conn = self.pool.acquire().await?;
+        let row = load(&mut conn, id).await?;
+        row.resolved_identity(&mut conn).await
+    }
+
+    /// Users whose call or chat routing status is anything but offline, and how many users
+    /// are in each status.
+    pub(crate) async fn online_summary(
+        &self,
+        caller: &Caller,
+    ) -> Result<pb::OnlineSummaryResponse> {
+        require(caller, permission::READ_SETTINGS)?;
+        let online: Vec<OnlineRow> = sqlx::query_as(
+            "SELECT id, first_name, last_name, call_routing_status, chat_routing_status, last_seen \
+             FROM settings.profile WHERE deleted_at IS NULL \
+             AND (call_routing_status <> 'offline' OR chat_routing_status <> 'offline') ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let counts: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT s.status, \
+             count(p.id) FILTER (WHERE p.call_routing_status = s.status), \
+             count(p.id) FILTER (WHERE p.chat_routing_status = s.status) \
+             FROM unnest($1::text[]) WITH ORDINALITY AS s(status, n) \
+             LEFT JOIN settings.profile p ON p.deleted_at IS NULL \
+             AND s.status IN (p.call_routing_status, p.chat_routing_status) \
+             GROUP BY s.status, s.n ORDER BY s.n",
+        )
+        .bind(ROUTING_STATUSES)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(pb::OnlineSummaryResponse {
+            online: online
+                .into_iter()
+                .map(|u| pb::OnlineUser {
+                    id: u.id,
+                    first_name: u.first_name,
+                    last_name: u.last_name,
+                    call_routing_status: u.call_routing_status,
+                    chat_routing_status: u.chat_routing_status,
+                    last_seen: u.last_seen.map(sql_time),
+                })
+                .collect(),
+            counts: counts
+                .into_iter()
+                .map(|(status, call, chat)| pb::StatusCount { status, call, chat })
+                .collect(),
+        })
+    }
+
     /// The current identity behind a live API key.
     pub(crate) async fn check_api_key(&self, r: pb::ApiKeyRef) -> Result<pb::Identity> {
         let dead = || Error::Unauthenticated("API key is revoked or unknown".into());
@@ -500,7 +667,7 @@ impl Settings {
         .await?;
         let user_id = live.ok_or_else(dead)?;
         let row = load(&mut tx, user_id).await.map_err(|_| dead())?;
-        let identity = row.identity(&mut tx).await?;
+        let identity = row.resolved_identity(&mut tx).await?;
         tx.commit().await?;
         Ok(identity)
     }

@@ -9,6 +9,7 @@ pub mod roles;
 pub mod service;
 pub mod subchannels;
 pub mod tags;
+pub mod teams;
 pub mod udfs;
 pub mod values;
 

@@ -71,6 +71,20 @@ pub async fn permissions_of(conn: &mut PgConnection, id: i32) -> Result<(Role, V
     Ok((base_role(base), resolve(base, &grants, &revokes)))
 }
 
+/// Every role's base and resolved permissions, by id.
+pub async fn all(conn: &mut PgConnection) -> Result<HashMap<i32, (Role, Vec<String>)>> {
+    let rows: Vec<(i32, i32, Vec<String>, Vec<String>)> =
+        sqlx::query_as("SELECT id, base_role_id, grants, revokes FROM settings.role")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, base, grants, revokes)| {
+            (id, (base_role(base), resolve(base, &grants, &revokes)))
+        })
+        .collect())
+}
+
 async fn load(conn: &mut PgConnection, id: i32) -> Result<Row> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE r.id = $1")))
         .bind(id)
@@ -229,6 +243,13 @@ impl Settings {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Teams granting the role grant nothing instead: their members keep their own role.
+        sqlx::query(
+            "UPDATE settings.team SET role_id = NULL, modified_at = now() WHERE role_id = $1",
+        )
+        .bind(req.id)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM settings.role WHERE id = $1")
             .bind(req.id)
             .execute(&mut *tx)

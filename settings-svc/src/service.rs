@@ -372,6 +372,63 @@ impl enneo_proto::settings::v1::identity_service_server::IdentityService for Set
         Settings::delete_role(self, &caller, request.into_inner()).await?;
         Ok(Response::new(pb::DeleteResponse {}))
     }
+
+    async fn resolve_identity(
+        &self,
+        request: Request<pb::ProfileRef>,
+    ) -> Result<Response<pb::Identity>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::resolve_identity(self, &caller, request.get_ref().id).await?))
+    }
+
+    async fn online_summary(
+        &self,
+        request: Request<pb::OnlineSummaryRequest>,
+    ) -> Result<Response<pb::OnlineSummaryResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::online_summary(self, &caller).await?))
+    }
+
+    async fn list_teams(
+        &self,
+        request: Request<pb::ListTeamsRequest>,
+    ) -> Result<Response<pb::ListTeamsResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::list_teams(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn get_team(
+        &self,
+        request: Request<pb::GetTeamRequest>,
+    ) -> Result<Response<pb::Team>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::team(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn create_team(
+        &self,
+        request: Request<pb::TeamWrite>,
+    ) -> Result<Response<pb::Team>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::create_team(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn update_team(
+        &self,
+        request: Request<pb::TeamWrite>,
+    ) -> Result<Response<pb::Team>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(Settings::update_team(self, &caller, request.into_inner()).await?))
+    }
+
+    async fn delete_team(
+        &self,
+        request: Request<pb::TeamRef>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Settings::delete_team(self, &caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
 }
 
 #[cfg(test)]

@@ -277,3 +277,218 @@ async fn claim(pool: &PgPool, caller: &Caller, id: i64) -> Result<Option<Claimed
     presence::ping(&mut tx, id, caller.user_id).await?;
     Ok(Some(Claimed { id, tx }))
 }
+
+impl Matching {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Any => "matchAny",
+            Self::All => "matchAll",
+        }
+    }
+}
+
+impl Ordering {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::DueDate => "dueDate",
+            Self::PriorityThenDueDate => "priorityThenDueDate",
+            Self::PriorityThenNewest => "priorityThenNewest",
+            Self::PriorityThenOldest => "priorityThenOldest",
+        }
+    }
+}
+
+const DEFAULT_EXPLAIN_LIMIT: i64 = 20;
+const MAX_EXPLAIN_LIMIT: i64 = 100;
+
+#[derive(sqlx::FromRow)]
+struct Facts {
+    id: i64,
+    status: String,
+    spam_status: Option<String>,
+    agent_id: Option<i64>,
+    tag_ids: Vec<i64>,
+    /// Another user's live presence on the ticket.
+    held_by: Option<i64>,
+}
+
+async fn facts(pool: &PgPool, ids: &[i64], user_id: i64) -> Result<Vec<Facts>> {
+    Ok(sqlx::query_as(
+        "SELECT t.id, t.status, t.spam_status, t.agent_id, t.tag_ids, \
+         (SELECT p.user_id FROM ticket.presence p WHERE p.ticket_id = t.id AND p.user_id <> $2 \
+          AND p.expires_at > now() ORDER BY p.expires_at DESC LIMIT 1) AS held_by \
+         FROM ticket.ticket t WHERE t.id = ANY($1)",
+    )
+    .bind(ids)
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+fn list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Why a ticket in the queue is there.
+fn reason(ticket: &Facts, routing_tags: &[i64], user: &Caller, matching: Matching) -> String {
+    let skills = &user.routing.skills;
+    if ticket.agent_id == Some(user.user_id) {
+        "assigned to this user".into()
+    } else if skills.is_none() {
+        "unassigned; the user has no skill restriction".into()
+    } else if routing_tags.is_empty() {
+        "unassigned and untagged: open to every skill".into()
+    } else if matching == Matching::All {
+        format!("unassigned; every tag ({}) is a skill of the user", list(routing_tags))
+    } else {
+        let skills = skills.as_deref().unwrap_or_default();
+        let matched: Vec<i64> =
+            routing_tags.iter().copied().filter(|t| skills.contains(t)).collect();
+        format!("unassigned; tag(s) {} are skills of the user", list(&matched))
+    }
+}
+
+/// Everything that keeps a ticket away from the user.
+fn obstacles(
+    ticket: &Facts,
+    routing_tags: &[i64],
+    user: &Caller,
+    matching: Matching,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    if ticket.status != "open" {
+        why.push(format!("status is {}; only open tickets are routed", ticket.status));
+    }
+    if let Some(spam) = ticket
+        .spam_status
+        .as_deref()
+        .filter(|s| ["auto_spam", "auto_programmatic", "manual_spam"].contains(s))
+    {
+        why.push(format!("marked as spam ({spam})"));
+    }
+    if let Some(holder) = ticket.held_by {
+        why.push(format!("user {holder} is working on it"));
+    }
+    match ticket.agent_id {
+        Some(agent) if agent == user.user_id => return why,
+        Some(agent) => why.push(format!("assigned to user {agent}")),
+        None => {}
+    }
+    let routing = &user.routing;
+    if let Some(skills) = &routing.skills {
+        let missing: Vec<i64> =
+            routing_tags.iter().copied().filter(|t| !skills.contains(t)).collect();
+        match matching {
+            Matching::Any if !routing_tags.is_empty() && missing.len() == routing_tags.len() => {
+                why.push(format!(
+                    "none of its tags ({}) is a skill of the user",
+                    list(routing_tags)
+                ));
+            }
+            Matching::All if !missing.is_empty() => {
+                why.push(format!(
+                    "tag(s) {} are not skills of the user, and every tag must be (matchAll)",
+                    list(&missing)
+                ));
+            }
+            _ => {}
+        }
+    }
+    let excluded: Vec<i64> =
+        routing_tags.iter().copied().filter(|t| routing.excluded_tag_ids.contains(t)).collect();
+    if !excluded.is_empty() {
+        why.push(format!("tag(s) {} are excluded for the user", list(&excluded)));
+    }
+    if !routing.required_tag_ids.is_empty()
+        && !routing_tags.iter().any(|t| routing.required_tag_ids.contains(t))
+    {
+        why.push(format!(
+            "it has none of the tags the user's backlog requires ({})",
+            list(&routing.required_tag_ids)
+        ));
+    }
+    why
+}
+
+/// What `user`'s queue holds, a page of it with the reason each ticket is there, and — for
+/// `ticket_id` — whether and why (not) that ticket would be routed to them.
+pub async fn explain(
+    pool: &PgPool,
+    settings: Settings,
+    user: &Caller,
+    req: &pb::ExplainRoutingRequest,
+) -> Result<pb::ExplainRoutingResponse> {
+    let limit = match req.limit {
+        0 => DEFAULT_EXPLAIN_LIMIT,
+        l if l < 0 => return Err(Error::InvalidArgument("limit must be positive".into())),
+        l => l.min(MAX_EXPLAIN_LIMIT),
+    };
+    if req.offset < 0 {
+        return Err(Error::InvalidArgument("offset must not be negative".into()));
+    }
+    let q = req.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let filters: Vec<pb::Filter> = q
+        .map(|q| pb::Filter { key: "q".into(), value: Some(q.into()), ..Default::default() })
+        .into_iter()
+        .collect();
+    let ids = queue(pool, settings, user, &filters).await?;
+    let ignored = ignored_tags(&mut *pool.acquire().await?).await?;
+    let routing_tags =
+        |f: &Facts| f.tag_ids.iter().copied().filter(|t| !ignored.contains(t)).collect::<Vec<_>>();
+
+    let start = (req.offset as usize).min(ids.len());
+    let page = &ids[start..(start + limit as usize).min(ids.len())];
+    let found = facts(pool, page, user.user_id).await?;
+    let tickets = page
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let ticket = found.iter().find(|f| f.id == *id)?;
+            Some(pb::RoutedTicket {
+                ticket_id: *id,
+                position: (start + i) as i64,
+                reason: reason(ticket, &routing_tags(ticket), user, settings.matching),
+            })
+        })
+        .collect();
+
+    let ticket = match req.ticket_id {
+        None => None,
+        Some(id) => {
+            let ticket = facts(pool, &[id], user.user_id)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::NotFound(format!("ticket {id} not found")))?;
+            let position = ids.iter().position(|t| *t == id);
+            let tags = routing_tags(&ticket);
+            let reasons = match position {
+                Some(_) => vec![reason(&ticket, &tags, user, settings.matching)],
+                None => {
+                    let mut why = obstacles(&ticket, &tags, user, settings.matching);
+                    if why.is_empty() {
+                        why.push(if q.is_some() {
+                            "it does not match q".into()
+                        } else {
+                            format!("it is beyond the first {QUEUE_WINDOW} tickets of the queue")
+                        });
+                    }
+                    why
+                }
+            };
+            Some(pb::RoutingVerdict {
+                ticket_id: id,
+                routable: position.is_some(),
+                position: position.map(|p| p as i64),
+                reasons,
+            })
+        }
+    };
+    Ok(pb::ExplainRoutingResponse {
+        tickets,
+        total: ids.len() as i64,
+        ticket,
+        matching: settings.matching.as_str().into(),
+        ordering: settings.ordering.as_str().into(),
+        limit,
+    })
+}

@@ -244,6 +244,26 @@ impl Tickets {
         Ok(Some(id))
     }
 
+    /// The queue of the user the request names, as routing would serve it to them.
+    async fn explain_routing(
+        &self,
+        caller: &Caller,
+        req: pb::ExplainRoutingRequest,
+    ) -> Result<pb::ExplainRoutingResponse> {
+        require(caller, permission::READ_TICKETS)?;
+        let user = Caller {
+            user_id: req.user_id,
+            routing: enneo_common::auth::Routing {
+                skills: req.restrict_skills.then(|| req.skills.clone()),
+                excluded_tag_ids: req.excluded_tag_ids.clone(),
+                required_tag_ids: req.required_tag_ids.clone(),
+            },
+            ..Caller::system()
+        };
+        let settings = self.settings.routing.current(&self.pool).await?;
+        routing::explain(&self.pool, settings, &user, &req).await
+    }
+
     async fn forward(&self, caller: &Caller, req: pb::ForwardTicketRequest) -> Result<()> {
         require(caller, permission::FORWARD_TICKET)?;
         let mut tx = self.pool.begin().await?;
@@ -418,6 +438,14 @@ impl TicketService for Tickets {
         let caller = grpc::caller(&request)?;
         let ticket_id = self.next(&caller, request.into_inner()).await?;
         Ok(Response::new(pb::GetNextTicketResponse { ticket_id }))
+    }
+
+    async fn explain_routing(
+        &self,
+        request: Request<pb::ExplainRoutingRequest>,
+    ) -> Result<Response<pb::ExplainRoutingResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.explain_routing(&caller, request.into_inner()).await?))
     }
 
     async fn forward_ticket(

@@ -278,6 +278,25 @@ pub struct BulkResponse {
     results: Vec<BulkResult>,
 }
 
+impl BulkResponse {
+    /// Each item's outcome, in order.
+    pub(crate) fn of(outcomes: Vec<(Option<i64>, Result<(), ApiError>)>) -> Self {
+        let results: Vec<BulkResult> = outcomes
+            .into_iter()
+            .map(|(id, outcome)| match outcome {
+                Ok(()) => BulkResult { id, success: true, code: None, error: None },
+                Err(e) => BulkResult {
+                    id,
+                    success: false,
+                    code: Some(e.code.as_str().into()),
+                    error: Some(e.message),
+                },
+            })
+            .collect();
+        Self { success: results.iter().all(|r| r.success), results }
+    }
+}
+
 /// Update a few tickets at once.
 ///
 /// A JSON array of partial tickets, each with its `id`. Every item is validated and applied on

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use crate::harness::{Stack, send};
 
 /// The harness's operator tokens are users 1 and 2; real profiles start above them.
-async fn separate_ids(stack: &Stack) {
+pub(crate) async fn separate_ids(stack: &Stack) {
     let mut db = stack.db().await;
     sqlx::query("ALTER SEQUENCE settings.profile_id_seq RESTART WITH 1000")
         .execute(&mut db)
@@ -14,7 +14,7 @@ async fn separate_ids(stack: &Stack) {
         .unwrap();
 }
 
-async fn new_user(stack: &Stack, email: &str, role_id: i32, skills: Value) -> i64 {
+pub(crate) async fn new_user(stack: &Stack, email: &str, role_id: i32, skills: Value) -> i64 {
     let (status, created) = send(stack.admin(Method::POST, "/profile").json(&json!({
         "email": email, "firstName": "Anna", "password": "correct horse battery",
         "settings": {"roleId": role_id, "skills": skills}})))
@@ -23,7 +23,7 @@ async fn new_user(stack: &Stack, email: &str, role_id: i32, skills: Value) -> i6
     created["id"].as_i64().unwrap()
 }
 
-async fn login(stack: &Stack, email: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn login(stack: &Stack, email: &str, password: &str) -> reqwest::Response {
     stack
         .http
         .post(stack.url("/api/mind/auth/login"))
@@ -231,4 +231,68 @@ async fn an_api_key_works_until_revoked_and_carries_the_users_skills() {
     let (status, _) =
         send(stack.http.get(stack.url("/api/mind/ticket/stats")).bearer_auth(&second)).await;
     assert_eq!(status, 401, "deleting a user revokes their keys");
+}
+
+#[tokio::test]
+async fn profiles_change_in_bulk_item_by_item_and_the_online_summary_counts_them() {
+    let stack = Stack::start().await;
+    separate_ids(&stack).await;
+    let anna = new_user(&stack, "anna@example.com", 2, Value::Null).await;
+    let ben = new_user(&stack, "ben@example.com", 2, Value::Null).await;
+    let (status, body) = send(stack.admin(Method::PATCH, "/profiles").json(&json!({"profiles": [
+        {"id": anna, "firstName": "Annabel"},
+        {"id": 999999, "firstName": "Nobody"},
+        {"firstName": "No id"},
+        {"id": ben, "settings": {"roleId": 777}},
+        {"id": ben, "favouriteColour": "red"},
+    ]})))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["success"], false);
+    let codes: Vec<Value> =
+        body["results"].as_array().unwrap().iter().map(|r| r["code"].clone()).collect();
+    assert_eq!(
+        codes,
+        [
+            Value::Null,
+            json!("not_found"),
+            json!("invalid_argument"),
+            json!("invalid_argument"),
+            json!("invalid_argument")
+        ]
+    );
+    assert_eq!(body["results"][0]["success"], true);
+    let (_, changed) = send(stack.admin(Method::GET, &format!("/profile/{anna}"))).await;
+    assert_eq!(changed["firstName"], "Annabel");
+    let (status, _) =
+        send(stack.admin(Method::PATCH, "/profiles").json(&json!([{"id": anna}]))).await;
+    assert_eq!(status, 400, "the body is {{profiles: [...]}}");
+    let (_, denied) = send(
+        stack
+            .agent(Method::PATCH, "/profiles")
+            .json(&json!({"profiles": [{"id": anna, "lastName": "X"}]})),
+    )
+    .await;
+    assert_eq!(denied["results"][0]["code"], "permission_denied");
+
+    let (status, body) = send(stack.admin(Method::PATCH, "/profiles/routingStatus").json(&json!({"profiles": [
+        {"id": anna, "chatRoutingStatus": "idle"},
+        {"id": ben, "callRoutingStatus": "idle", "ifCurrent": {"callRoutingStatus": "interacting"}},
+        {"id": ben, "callRoutingStatus": "dancing"},
+    ]})))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let codes: Vec<Value> =
+        body["results"].as_array().unwrap().iter().map(|r| r["code"].clone()).collect();
+    assert_eq!(codes, [Value::Null, json!("conflict"), json!("invalid_argument")]);
+
+    let (status, summary) = send(stack.admin(Method::GET, "/profiles/onlineSummary")).await;
+    assert_eq!(status, 200, "{summary}");
+    let online: Vec<Value> =
+        summary["online"].as_array().unwrap().iter().map(|u| u["id"].clone()).collect();
+    assert_eq!(online, [json!(anna)], "ben stayed offline");
+    assert_eq!(summary["online"][0]["chatRoutingStatus"], "idle");
+    assert_eq!(summary["counts"]["idle"], json!({"call": 0, "chat": 1}));
+    assert_eq!(summary["counts"]["offline"], json!({"call": 2, "chat": 1}));
+    assert_eq!(summary["counts"]["interacting"], json!({"call": 0, "chat": 0}));
 }

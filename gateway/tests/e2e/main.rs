@@ -19,4 +19,5 @@ mod routing;
 mod search;
 mod settings;
 mod tags;
+mod teams;
 mod tickets;

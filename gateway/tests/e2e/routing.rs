@@ -221,3 +221,75 @@ async fn tags_that_do_not_route_are_ignored_by_routing_and_the_routing_view() {
     let (_, page) = send(stack.admin(Method::POST, "/ticket/search").json(&json!({}))).await;
     assert_eq!(page["tickets"][0]["tagIds"], json!([newsletter]), "the ticket keeps it");
 }
+
+#[tokio::test]
+async fn a_users_routing_is_explained_ticket_by_ticket() {
+    let stack = Stack::start().await;
+    crate::identity::separate_ids(&stack).await;
+    let user = crate::identity::new_user(&stack, "explain@example.com", 2, json!([1])).await;
+    send(
+        stack
+            .admin(Method::PATCH, &format!("/profile/{user}"))
+            .json(&json!({"settings": {"excludedTagIds": [3]}})),
+    )
+    .await;
+    let first =
+        ticket(&stack, json!({"channel": "email", "tagIds": [1], "dueBy": "2020-01-01 00:00:00"}))
+            .await;
+    let untagged =
+        ticket(&stack, json!({"channel": "email", "dueBy": "2030-01-01 00:00:00"})).await;
+    let other_skill = ticket(&stack, json!({"channel": "email", "tagIds": [2]})).await;
+    let excluded = ticket(&stack, json!({"channel": "email", "tagIds": [1, 3]})).await;
+    let closed =
+        ticket(&stack, json!({"channel": "email", "tagIds": [1], "status": "closed"})).await;
+    let theirs = ticket(&stack, json!({"channel": "email", "tagIds": [2], "agentId": 77})).await;
+
+    let explain = |query: String| {
+        let stack = &stack;
+        async move { send(stack.admin(Method::GET, &format!("/profile/{user}/routing{query}"))).await }
+    };
+    let (status, queue) = explain(String::new()).await;
+    assert_eq!(status, 200, "{queue}");
+    assert_eq!(queue["settings"]["skills"], json!([1]));
+    assert_eq!(queue["matching"], "matchAny");
+    assert_eq!(queue["total"], 2);
+    assert_eq!(queue["tickets"][0]["ticketId"], first);
+    assert_eq!(queue["tickets"][1]["ticketId"], untagged);
+    assert!(queue["tickets"][1]["reason"].as_str().unwrap().contains("untagged"), "{queue}");
+    let (_, page) = explain("?limit=1&offset=1".into()).await;
+    assert_eq!(
+        (page["tickets"][0]["position"].clone(), page["limit"].clone()),
+        (json!(1), json!(1))
+    );
+
+    let verdict = |query: i64| {
+        let explain = &explain;
+        async move {
+            let (status, body) = explain(format!("?ticketId={query}")).await;
+            assert_eq!(status, 200, "{body}");
+            let reasons = body["ticket"]["reasons"].as_array().unwrap().iter();
+            let reasons: Vec<String> = reasons.map(|r| r.as_str().unwrap().to_owned()).collect();
+            (body["ticket"]["routable"].as_bool().unwrap(), reasons.join("; "))
+        }
+    };
+    let (routable, why) = verdict(first).await;
+    assert!(routable && why.contains("skills of the user"), "{why}");
+    let (routable, why) = verdict(other_skill).await;
+    assert!(!routable && why.contains("none of its tags (2)"), "{why}");
+    let (routable, why) = verdict(excluded).await;
+    assert!(!routable && why.contains("excluded"), "{why}");
+    let (routable, why) = verdict(closed).await;
+    assert!(!routable && why.contains("status is closed"), "{why}");
+    let (routable, why) = verdict(theirs).await;
+    assert!(!routable && why.contains("assigned to user 77"), "{why}");
+
+    // Nothing was claimed: the user's own getLatest still starts at the head.
+    let (_, key) = send(stack.admin(Method::POST, &format!("/jwt/{user}"))).await;
+    assert_eq!(next_id(&stack, key["token"].as_str().unwrap()).await, Some(first));
+
+    assert_eq!(explain("?ticketId=999999".into()).await.0, 404);
+    assert_eq!(explain("?limit=-1".into()).await.0, 400);
+    assert_eq!(explain("?colour=red".into()).await.0, 400);
+    let (status, _) = send(stack.agent(Method::GET, &format!("/profile/{user}/routing"))).await;
+    assert_eq!(status, 403, "another user's routing needs manageUsers");
+}
