@@ -211,6 +211,14 @@ impl SettingsService for Settings {
         Ok(Response::new(pb::DeleteResponse {}))
     }
 
+    async fn check_tags(
+        &self,
+        request: Request<pb::CheckTagsRequest>,
+    ) -> Result<Response<pb::CheckTagsResponse>, Status> {
+        let unknown = self.unknown_tags(&request.get_ref().ids).await?;
+        Ok(Response::new(pb::CheckTagsResponse { unknown }))
+    }
+
     async fn list_udfs(
         &self,
         request: Request<pb::ListUdfsRequest>,

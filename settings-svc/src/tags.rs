@@ -195,6 +195,17 @@ impl Settings {
         Ok(id)
     }
 
+    /// The ids among `ids` that name no tag. Tag ids are not secret: no permission needed.
+    pub(crate) async fn unknown_tags(&self, ids: &[i64]) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT i FROM unnest($1::bigint[]) i WHERE NOT EXISTS \
+             (SELECT 1 FROM settings.tag t WHERE t.id = i) ORDER BY i",
+        )
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     pub(crate) async fn delete_tag(&self, caller: &Caller, id: i64) -> Result<()> {
         require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
         let mut tx = self.pool.begin().await?;

@@ -13,6 +13,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     PermissionDenied(String),
+    /// Another service we need for this request is unreachable.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -29,6 +32,7 @@ impl Error {
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::PermissionDenied(_) => ErrorCode::PermissionDenied,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Database(e) => enneo_common::db::error_code(e),
             Self::Common(_) => ErrorCode::Internal,
         }
@@ -38,7 +42,10 @@ impl Error {
     pub fn public_message(&self) -> String {
         match self.code() {
             ErrorCode::Internal => "internal error".to_owned(),
-            ErrorCode::Unavailable => "database unavailable".to_owned(),
+            ErrorCode::Unavailable => match self {
+                Self::Unavailable(message) => message.clone(),
+                _ => "database unavailable".to_owned(),
+            },
             ErrorCode::Conflict => match self {
                 Self::Database(sqlx::Error::Database(e)) => {
                     format!(

@@ -18,6 +18,7 @@ pub mod search;
 pub mod service;
 pub mod stats;
 pub mod store;
+pub mod tags;
 
 use enneo_common::config::{ServiceConfig, ServiceSpec};
 use enneo_common::consumer::Consumer;
@@ -41,11 +42,21 @@ pub static MIGRATOR: Migrator = sqlx::migrate!();
 pub struct Settings {
     pub routing: routing::Settings,
     pub mail: mail::Settings,
+    /// settings-svc's gRPC address, where ticket tags are checked (`TICKET_SETTINGS_URL`).
+    pub settings_url: String,
 }
+
+/// Where settings-svc listens by default (its default gRPC port on this host).
+pub const DEFAULT_SETTINGS_URL: &str = "http://127.0.0.1:50054";
 
 impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self { routing: routing::Settings::from_env()?, mail: mail::Settings::from_env()? })
+        Ok(Self {
+            routing: routing::Settings::from_env()?,
+            mail: mail::Settings::from_env()?,
+            settings_url: std::env::var("TICKET_SETTINGS_URL")
+                .unwrap_or_else(|_| DEFAULT_SETTINGS_URL.into()),
+        })
     }
 }
 
@@ -86,7 +97,8 @@ pub async fn run_with(
         wake: mail_queued.clone(),
     };
     let mailer = tokio::spawn(mailer.run(shutdown.clone()));
-    let tickets = service::Tickets { pool: pool.clone(), outbox, settings, mail_queued };
+    let tags = tags::TagCheck::new(&settings.settings_url)?;
+    let tickets = service::Tickets { pool: pool.clone(), outbox, settings, mail_queued, tags };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
         .add_service(TicketServiceServer::new(tickets));

@@ -27,6 +27,7 @@ pub struct Tickets {
     pub settings: crate::Settings,
     /// Wakes the mailer when a mail was queued.
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
+    pub tags: crate::tags::TagCheck,
 }
 
 pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
@@ -88,7 +89,9 @@ impl Tickets {
         };
         let (row, updated_existing) = if let Some(id) = existing {
             let mut row = store::get(&mut tx, id, true).await?;
+            let before = row.tag_ids.clone();
             let applied = patch::apply(&mut row, fields, Mode::Create, caller, now)?;
+            self.tags.check_added(&mut tx, &before, &row.tag_ids).await?;
             customers::absorb(&mut tx, &mut row).await?;
             if !applied.changed.is_empty() {
                 row = self.save_update(&mut tx, row, &applied.changed, caller, now).await?;
@@ -103,6 +106,7 @@ impl Tickets {
             let mut row = TicketRow::new(channel, now);
             row.process = req.process;
             patch::apply(&mut row, fields, Mode::Create, caller, now)?;
+            self.tags.check_added(&mut tx, &[], &row.tag_ids).await?;
             customers::absorb(&mut tx, &mut row).await?;
             let row = store::insert(&mut tx, &row).await?;
             let event = events::ticket_event(TICKET_CREATED, &row, &[], caller);
@@ -142,8 +146,10 @@ impl Tickets {
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, req.id, true).await?;
         check_unchanged_since(&row, &req)?;
+        let before = row.tag_ids.clone();
         let mut applied =
             patch::apply(&mut row, req.fields.unwrap_or_default(), Mode::Update, caller, now)?;
+        self.tags.check_added(&mut tx, &before, &row.tag_ids).await?;
         if applied.changed.contains(&"customer") {
             let linked = row.customer_id.clone();
             customers::absorb(&mut tx, &mut row).await?;

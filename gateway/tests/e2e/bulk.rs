@@ -9,7 +9,8 @@ const SEED: &str = include_str!("fixtures/seed-bulk-patch.json");
 #[tokio::test]
 async fn the_seed_bulk_patch_works_as_written() {
     let stack = Stack::start().await;
-    // The seed names ticket 376189; make it exist as an imported ticket would.
+    // The seed names tag 123 and ticket 376189; make them exist as in the tenant it came from.
+    stack.tags(&[123]).await;
     let mut db = stack.db().await;
     sqlx::query("INSERT INTO ticket.ticket (id, channel, status, subject) VALUES (376189, 'email', 'pending', 'old')")
         .execute(&mut db)

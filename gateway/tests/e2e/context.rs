@@ -8,6 +8,7 @@ use crate::harness::{Stack, send};
 #[tokio::test]
 async fn variables_resolve_the_ticket_customer_contract_and_caller() {
     let stack = Stack::start().await;
+    stack.tags(&[4]).await;
     let id = stack
         .create(json!({"channel": "email", "from": "tom@example.com", "subject": "Umzug",
             "bodyPlain": "I move on Thursday", "contractId": 746839, "additionalData": {"source": "web"},

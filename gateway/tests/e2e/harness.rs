@@ -89,6 +89,30 @@ impl Stack {
         let shutdown = CancellationToken::new();
 
         let mail = SmtpSink::start().await;
+        let oauth = settings_svc::oauth::OAuthConfig {
+            client_id: Some(OAUTH_CLIENT_ID.into()),
+            client_secret: Some(SecretString::from(OAUTH_CLIENT_SECRET)),
+            authorize_url: OAUTH_AUTHORIZE_URL.into(),
+            token_url: options
+                .oauth_token_url
+                .clone()
+                .unwrap_or_else(|| "http://127.0.0.1:9/token".into()),
+            redirect_uri: OAUTH_REDIRECT_URI.into(),
+            scopes: "offline_access https://outlook.office.com/IMAP.AccessAsUser.All".into(),
+            secret_key: Some(SecretString::from(SETTINGS_SECRET_KEY)),
+            state_ttl: options.oauth_state_ttl.unwrap_or(Duration::from_secs(600)),
+        };
+        let settings_addr = start_service(
+            &settings_svc::SPEC,
+            &settings_svc::MIGRATOR,
+            &database,
+            &prefix,
+            None,
+            &shutdown,
+            |config, listener, shutdown| settings_svc::run_with(config, oauth, listener, shutdown),
+        )
+        .await;
+
         let settings = ticket_svc::Settings {
             routing: ticket_svc::routing::Settings::default(),
             mail: ticket_svc::mail::Settings {
@@ -96,6 +120,7 @@ impl Stack {
                 from: "Enneo Test <support@enneo.test>".into(),
                 retry_base: Duration::from_millis(300),
             },
+            settings_url: format!("http://{settings_addr}"),
         };
         let ticket = start_service(
             &ticket_svc::SPEC,
@@ -127,30 +152,6 @@ impl Stack {
             quality_svc::run,
         )
         .await;
-        let oauth = settings_svc::oauth::OAuthConfig {
-            client_id: Some(OAUTH_CLIENT_ID.into()),
-            client_secret: Some(SecretString::from(OAUTH_CLIENT_SECRET)),
-            authorize_url: OAUTH_AUTHORIZE_URL.into(),
-            token_url: options
-                .oauth_token_url
-                .clone()
-                .unwrap_or_else(|| "http://127.0.0.1:9/token".into()),
-            redirect_uri: OAUTH_REDIRECT_URI.into(),
-            scopes: "offline_access https://outlook.office.com/IMAP.AccessAsUser.All".into(),
-            secret_key: Some(SecretString::from(SETTINGS_SECRET_KEY)),
-            state_ttl: options.oauth_state_ttl.unwrap_or(Duration::from_secs(600)),
-        };
-        let settings = start_service(
-            &settings_svc::SPEC,
-            &settings_svc::MIGRATOR,
-            &database,
-            &prefix,
-            None,
-            &shutdown,
-            |config, listener, shutdown| settings_svc::run_with(config, oauth, listener, shutdown),
-        )
-        .await;
-
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let config = gateway::Config {
@@ -159,7 +160,7 @@ impl Stack {
             ticket_url: format!("http://{ticket}"),
             agent_url: format!("http://{agent}"),
             quality_url: format!("http://{quality}"),
-            settings_url: format!("http://{settings}"),
+            settings_url: format!("http://{settings_addr}"),
             cookie_secure: false,
         };
         tokio::spawn(gateway::run(config, listener, shutdown.child_token()));
@@ -210,6 +211,26 @@ impl Stack {
     }
 
     /// A superuser connection to this test's database.
+    /// Tags with these ids exist (as if set up earlier by an administrator), so tickets can
+    /// carry them.
+    pub async fn tags(&self, ids: &[i64]) {
+        let mut db = self.db().await;
+        sqlx::query(
+            "INSERT INTO settings.tag (id, name, type) SELECT i, 'Tag ' || i, 'skill' \
+             FROM unnest($1::bigint[]) i ON CONFLICT DO NOTHING",
+        )
+        .bind(ids)
+        .execute(&mut db)
+        .await
+        .unwrap();
+        sqlx::query(
+            "SELECT setval('settings.tag_id_seq', greatest((SELECT max(id) FROM settings.tag), 1))",
+        )
+        .execute(&mut db)
+        .await
+        .unwrap();
+    }
+
     pub async fn db(&self) -> sqlx::PgConnection {
         let url = admin_url();
         let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);

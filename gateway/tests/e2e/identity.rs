@@ -193,6 +193,7 @@ async fn profiles_are_managed_by_managers_and_people_edit_only_themselves() {
 #[tokio::test]
 async fn an_api_key_works_until_revoked_and_carries_the_users_skills() {
     let stack = Stack::start().await;
+    stack.tags(&[7, 8]).await;
     separate_ids(&stack).await;
     let id = new_user(&stack, "robot@example.com", 2, json!([7])).await;
     let (status, key) =

@@ -174,6 +174,7 @@ async fn an_idempotency_key_makes_retries_write_nothing() {
 #[tokio::test]
 async fn a_stale_modified_at_is_409_and_tags_change_by_delta() {
     let stack = Stack::start().await;
+    stack.tags(&[1, 2, 3]).await;
     let id =
         stack.create(json!({"channel": "email", "tagIds": [1, 2]})).await["id"].as_i64().unwrap();
     let (_, updated) = send(

@@ -32,6 +32,7 @@ async fn ticket(stack: &Stack, body: Value) -> i64 {
 #[tokio::test]
 async fn the_queue_honours_skills_exclusions_state_and_due_dates() {
     let stack = Stack::start().await;
+    stack.tags(&[1, 2, 9]).await;
     let later =
         ticket(&stack, json!({"channel": "email", "tagIds": [1], "dueBy": "2031-01-01 00:00:00"}))
             .await;
@@ -74,6 +75,7 @@ async fn the_queue_honours_skills_exclusions_state_and_due_dates() {
 #[tokio::test]
 async fn tickets_assigned_to_the_caller_come_first_and_match_all_is_stricter() {
     let stack = Stack::start().await;
+    stack.tags(&[1, 2, 3, 5]).await;
     ticket(&stack, json!({"channel": "email", "dueBy": "2020-01-01 00:00:00"})).await;
     // Assigned to agent 11 and outside its skills: still first.
     let mine = ticket(
@@ -225,6 +227,7 @@ async fn tags_that_do_not_route_are_ignored_by_routing_and_the_routing_view() {
 #[tokio::test]
 async fn a_users_routing_is_explained_ticket_by_ticket() {
     let stack = Stack::start().await;
+    stack.tags(&[1, 2, 3]).await;
     crate::identity::separate_ids(&stack).await;
     let user = crate::identity::new_user(&stack, "explain@example.com", 2, json!([1])).await;
     send(

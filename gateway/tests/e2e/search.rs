@@ -129,6 +129,7 @@ async fn only_whitelisted_keys_and_fields_reach_sql() {
 #[tokio::test]
 async fn full_text_tags_scope_and_relevance() {
     let stack = Stack::start().await;
+    stack.tags(&[1, 2, 3]).await;
     let meter = stack.create(json!({"channel": "email", "subject": "Zählerstand und Umzug", "bodyPlain": "Please record my meter reading", "tagIds": [1, 2]})).await["id"].as_i64().unwrap();
     let invoice = stack.create(json!({"channel": "email", "subject": "Invoice question", "summary": "meter reading wrong on invoice", "tagIds": [2], "contractId": "746839"})).await["id"].as_i64().unwrap();
     let spam = stack.create(json!({"channel": "email", "subject": "Cheap meter deals", "spamStatus": "auto_spam", "tagIds": [3]})).await["id"].as_i64().unwrap();

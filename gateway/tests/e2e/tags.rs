@@ -134,3 +134,63 @@ async fn tags_are_validated_and_trees_stay_trees() {
     let (status, _) = send(stack.admin(Method::GET, "/tag?format=huge")).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn tickets_carry_only_tags_that_exist() {
+    let stack = Stack::start().await;
+    // Created a moment ago: usable at once (settings-svc answers before the event arrives).
+    let billing = create(&stack, json!({"name": "Billing", "type": "skill"})).await;
+    let (status, body) = send(
+        stack
+            .admin(Method::POST, "/ticket")
+            .json(&json!({"channel": "email", "tagIds": [billing]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["id"].as_i64().unwrap();
+
+    let (status, body) = send(
+        stack
+            .admin(Method::POST, "/ticket")
+            .json(&json!({"channel": "email", "tagIds": [billing, 424242]})),
+    )
+    .await;
+    assert_eq!((status, body["code"].clone()), (400, json!("invalid_argument")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("424242"), "{body}");
+    let (status, _) = send(
+        stack
+            .admin(Method::PATCH, &format!("/ticket/{ticket}"))
+            .json(&json!({"addTagIds": [424242]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (_, bulk) = send(
+        stack.admin(Method::PATCH, "/ticket").json(&json!([{"id": ticket, "tagIds": [424242]}])),
+    )
+    .await;
+    assert_eq!(bulk["results"][0]["code"], "invalid_argument", "{bulk}");
+
+    // A deleted tag cannot be put on a ticket; tickets that have it stay writable.
+    let legacy = create(&stack, json!({"name": "Legacy", "type": "skill"})).await;
+    let (_, kept) = send(
+        stack
+            .admin(Method::PATCH, &format!("/ticket/{ticket}"))
+            .json(&json!({"addTagIds": [legacy]})),
+    )
+    .await;
+    assert_eq!(kept["ticket"]["tagIds"], json!([billing, legacy]), "{kept}");
+    let (status, _) = send(stack.admin(Method::DELETE, &format!("/tag/{legacy}"))).await;
+    assert_eq!(status, 200);
+    let (status, body) = send(
+        stack
+            .admin(Method::PATCH, &format!("/ticket/{ticket}"))
+            .json(&json!({"subject": "still fine"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = send(
+        stack.admin(Method::POST, "/ticket").json(&json!({"channel": "email", "tagIds": [legacy]})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+}

@@ -31,6 +31,7 @@ async fn set_teams(stack: &Stack, user: i64, teams: Value) {
 #[tokio::test]
 async fn teams_form_a_tree_whose_settings_members_inherit() {
     let stack = Stack::start().await;
+    stack.tags(&[4, 5]).await;
     separate_ids(&stack).await;
     let support = new_team(
         &stack,

@@ -32,6 +32,7 @@ async fn create_applies_contract_defaults_and_get_returns_the_same_ticket() {
 #[tokio::test]
 async fn every_field_is_stored_and_returned_in_contract_formats() {
     let stack = Stack::start().await;
+    stack.tags(&[2, 123]).await;
     let customer = json!({"id": 83771, "firstname": "Tom", "phone": 49123456789u64,
         "tags": [{"id": 2, "color": "green", "name": "VIP"}],
         "contracts": [{"id": 746839, "iban": "DE89370400440532013000", "unpaidDebt": 109.21}]});
