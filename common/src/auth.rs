@@ -34,6 +34,10 @@ pub struct Claims {
     /// Set on API keys: the key's id, checked on every use so a revoked key stops at once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kid: Option<String>,
+    /// Set on login sessions: the user's current identity is re-read on every use, so role,
+    /// team and permission changes (and deleting the user) take effect at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub session: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -49,6 +49,19 @@ impl FromRequestParts<AppState> for Auth {
                 .into_inner();
             return Ok(Self(caller_of(&identity)));
         }
+        if claims.session {
+            let me = Caller { user_id: claims.user_id, ..Caller::system() };
+            let identity = state
+                .identity()
+                .resolve_identity(request(pb::ProfileRef { id: claims.user_id }, &me))
+                .await
+                .map_err(|status| match status.code() {
+                    tonic::Code::NotFound => ApiError::unauthenticated("the user no longer exists"),
+                    _ => ApiError::from(status),
+                })?
+                .into_inner();
+            return Ok(Self(caller_of(&identity)));
+        }
         let role = Role::parse(&claims.role).ok_or_else(|| {
             ApiError::forbidden(format!("role {:?} grants no access", claims.role))
         })?;
@@ -77,13 +90,16 @@ pub fn caller_of(identity: &pb::Identity) -> Caller {
     caller
 }
 
-/// A token for `identity`, valid for `ttl_seconds`; `kid` makes it an API key.
-pub fn mint(
-    secret: &str,
-    identity: &pb::Identity,
-    ttl_seconds: i64,
-    kid: Option<String>,
-) -> String {
+/// What a minted token is.
+pub enum Minted {
+    /// A login session, re-resolved on every use.
+    Session,
+    /// An API key with this id, checked on every use.
+    ApiKey(String),
+}
+
+/// A token for `identity`, valid for `ttl_seconds`.
+pub fn mint(secret: &str, identity: &pb::Identity, ttl_seconds: i64, kind: Minted) -> String {
     let now = chrono::Utc::now().timestamp();
     let claims = auth::Claims {
         user_id: identity.user_id,
@@ -94,7 +110,11 @@ pub fn mint(
         excluded_tag_ids: identity.excluded_tag_ids.clone(),
         required_tag_ids: identity.required_tag_ids.clone(),
         permissions: (!identity.permissions.is_empty()).then(|| identity.permissions.clone()),
-        kid,
+        session: matches!(kind, Minted::Session),
+        kid: match kind {
+            Minted::ApiKey(id) => Some(id),
+            Minted::Session => None,
+        },
     };
     auth::sign(&claims, secret.as_bytes())
 }

@@ -53,6 +53,7 @@ fn main() -> anyhow::Result<()> {
                 required_tag_ids: required_tags,
                 permissions: None,
                 kid: None,
+                session: false,
             };
             println!(
                 "{}",

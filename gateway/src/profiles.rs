@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::auth::{Auth, SESSION_COOKIE, mint};
+use crate::auth::{Auth, Minted, SESSION_COOKIE, mint};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 use crate::tickets::Success;
@@ -168,7 +168,8 @@ pub async fn login(
         ))
         .await?
         .into_inner();
-    let token = mint(state.jwt_secret().expose_secret(), &identity, SESSION_SECONDS, None);
+    let token =
+        mint(state.jwt_secret().expose_secret(), &identity, SESSION_SECONDS, Minted::Session);
     let set_cookie = cookie(&state, &token, SESSION_SECONDS);
     let body = LoginResponse {
         success: true,
@@ -607,8 +608,12 @@ pub async fn create_api_key(
         .resolve_identity(request(pb::ProfileRef { id }, &caller))
         .await?
         .into_inner();
-    let token =
-        mint(state.jwt_secret().expose_secret(), &identity, API_KEY_SECONDS, Some(key.id.clone()));
+    let token = mint(
+        state.jwt_secret().expose_secret(),
+        &identity,
+        API_KEY_SECONDS,
+        Minted::ApiKey(key.id.clone()),
+    );
     Ok(Json(ApiKeyCreated { success: true, key_id: key.id, token }))
 }
 

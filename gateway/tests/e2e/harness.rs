@@ -301,6 +301,7 @@ pub fn agent_token(user_id: i64, skills: Option<Vec<i64>>, excluded: Vec<i64>) -
         required_tag_ids: Vec::new(),
         permissions: None,
         kid: None,
+        session: false,
     };
     sign(&claims, JWT_SECRET.as_bytes())
 }

@@ -297,3 +297,30 @@ async fn profiles_change_in_bulk_item_by_item_and_the_online_summary_counts_them
     assert_eq!(summary["counts"]["offline"], json!({"call": 2, "chat": 1}));
     assert_eq!(summary["counts"]["interacting"], json!({"call": 0, "chat": 0}));
 }
+
+#[tokio::test]
+async fn a_session_follows_role_changes_at_once_and_ends_with_the_user() {
+    let stack = Stack::start().await;
+    separate_ids(&stack).await;
+    let id = new_user(&stack, "session@example.com", 2, Value::Null).await;
+    let response = login(&stack, "session@example.com", "correct horse battery").await;
+    let token = response.json::<Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
+    let me = || send(stack.http.get(stack.url("/api/mind/profile")).bearer_auth(&token));
+    let may_manage =
+        |me: &Value| me["permissions"].as_array().unwrap().contains(&json!("manageUsers"));
+
+    let (_, before) = me().await;
+    assert!(!may_manage(&before));
+    send(
+        stack
+            .admin(Method::PATCH, &format!("/profile/{id}"))
+            .json(&json!({"settings": {"roleId": 1}})),
+    )
+    .await;
+    let (_, promoted) = me().await;
+    assert!(may_manage(&promoted), "the new role applies without logging in again");
+
+    send(stack.admin(Method::DELETE, &format!("/profile/{id}"))).await;
+    let (status, body) = me().await;
+    assert_eq!(status, 401, "a deleted user's session ends: {body}");
+}
