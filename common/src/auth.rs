@@ -28,6 +28,9 @@ pub struct Claims {
     pub excluded_tag_ids: Vec<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub required_tag_ids: Vec<i64>,
+    /// Channels the agent is routed tickets of; empty: every channel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub channels: Vec<String>,
     /// The role's resolved permissions (custom roles); absent: those of `role`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<Vec<String>>,
@@ -209,6 +212,8 @@ pub struct Routing {
     pub skills: Option<Vec<i64>>,
     pub excluded_tag_ids: Vec<i64>,
     pub required_tag_ids: Vec<i64>,
+    /// Empty: tickets of every channel.
+    pub channels: Vec<String>,
 }
 
 impl Routing {
@@ -217,6 +222,7 @@ impl Routing {
             skills: claims.skills.clone(),
             excluded_tag_ids: claims.excluded_tag_ids.clone(),
             required_tag_ids: claims.required_tag_ids.clone(),
+            channels: claims.channels.clone(),
         }
     }
 }
@@ -227,6 +233,7 @@ const PERMISSIONS: &str = "x-enneo-permissions";
 const SKILLS: &str = "x-enneo-skills";
 const EXCLUDED_TAGS: &str = "x-enneo-excluded-tags";
 const REQUIRED_TAGS: &str = "x-enneo-required-tags";
+const CHANNELS: &str = "x-enneo-channels";
 
 fn ids_text(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
@@ -273,6 +280,7 @@ impl Caller {
         }
         put(metadata, EXCLUDED_TAGS, ids_text(&self.routing.excluded_tag_ids));
         put(metadata, REQUIRED_TAGS, ids_text(&self.routing.required_tag_ids));
+        put(metadata, CHANNELS, self.routing.channels.join(","));
     }
 
     /// The caller named in metadata, or `None` when the request carries no identity.
@@ -290,6 +298,12 @@ impl Caller {
             skills: get(SKILLS).map(ids_parse),
             excluded_tag_ids: get(EXCLUDED_TAGS).map(ids_parse).unwrap_or_default(),
             required_tag_ids: get(REQUIRED_TAGS).map(ids_parse).unwrap_or_default(),
+            channels: get(CHANNELS)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
         };
         Some(Self { user_id, role, permissions, routing })
     }
@@ -337,6 +351,7 @@ mod tests {
             skills: Some(vec![1, 2]),
             excluded_tag_ids: vec![3],
             required_tag_ids: Vec::new(),
+            channels: vec!["chat".into(), "phone".into()],
         };
         let mut md = MetadataMap::new();
         caller.inject(&mut md);

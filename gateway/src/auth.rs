@@ -86,6 +86,7 @@ pub fn caller_of(identity: &pb::Identity) -> Caller {
         skills: identity.skills.as_ref().map(|l| l.values.clone()),
         excluded_tag_ids: identity.excluded_tag_ids.clone(),
         required_tag_ids: identity.required_tag_ids.clone(),
+        channels: identity.channels.clone(),
     };
     caller
 }
@@ -109,6 +110,7 @@ pub fn mint(secret: &str, identity: &pb::Identity, ttl_seconds: i64, kind: Minte
         skills: identity.skills.as_ref().map(|l| l.values.clone()),
         excluded_tag_ids: identity.excluded_tag_ids.clone(),
         required_tag_ids: identity.required_tag_ids.clone(),
+        channels: identity.channels.clone(),
         permissions: (!identity.permissions.is_empty()).then(|| identity.permissions.clone()),
         session: matches!(kind, Minted::Session),
         kid: match kind {

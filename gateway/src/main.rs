@@ -51,6 +51,7 @@ fn main() -> anyhow::Result<()> {
                 skills,
                 excluded_tag_ids: excluded_tags,
                 required_tag_ids: required_tags,
+                channels: Vec::new(),
                 permissions: None,
                 kid: None,
                 session: false,

@@ -710,6 +710,8 @@ pub struct RoutingUsed {
     skills: Option<Vec<i64>>,
     excluded_tag_ids: Vec<i64>,
     ticket_backlog_required_tag_ids: Vec<i64>,
+    /// Empty: every channel.
+    channels: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -754,6 +756,7 @@ pub async fn explain_routing(
         skills: user.skills.clone().map(|l| l.values).unwrap_or_default(),
         excluded_tag_ids: user.excluded_tag_ids.clone(),
         required_tag_ids: user.required_tag_ids.clone(),
+        channels: user.channels.clone(),
         ticket_id: p.ticket_id,
         q: p.q,
         limit: p.limit.unwrap_or(0),
@@ -770,6 +773,7 @@ pub async fn explain_routing(
             skills: user.skills.map(|l| l.values),
             excluded_tag_ids: user.excluded_tag_ids,
             ticket_backlog_required_tag_ids: user.required_tag_ids,
+            channels: user.channels,
         },
         total: explained.total,
         limit: explained.limit,

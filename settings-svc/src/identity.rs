@@ -234,6 +234,7 @@ impl Row {
             excluded_tag_ids: actual.excluded,
             required_tag_ids: actual.required,
             permissions,
+            channels: actual.channels,
         })
     }
 }

@@ -196,6 +196,9 @@ async fn part(
             tags(&mut q);
             q.push(" && ").push_bind(routing.required_tag_ids.clone());
         }
+        if !routing.channels.is_empty() {
+            q.push(" AND t.channel = ANY(").push_bind(routing.channels.clone()).push(")");
+        }
     }
     q.push(
         " AND NOT EXISTS (SELECT 1 FROM ticket.presence p WHERE p.ticket_id = t.id \
@@ -305,6 +308,7 @@ const MAX_EXPLAIN_LIMIT: i64 = 100;
 struct Facts {
     id: i64,
     status: String,
+    channel: String,
     spam_status: Option<String>,
     agent_id: Option<i64>,
     tag_ids: Vec<i64>,
@@ -314,7 +318,7 @@ struct Facts {
 
 async fn facts(pool: &PgPool, ids: &[i64], user_id: i64) -> Result<Vec<Facts>> {
     Ok(sqlx::query_as(
-        "SELECT t.id, t.status, t.spam_status, t.agent_id, t.tag_ids, \
+        "SELECT t.id, t.status, t.channel, t.spam_status, t.agent_id, t.tag_ids, \
          (SELECT p.user_id FROM ticket.presence p WHERE p.ticket_id = t.id AND p.user_id <> $2 \
           AND p.expires_at > now() ORDER BY p.expires_at DESC LIMIT 1) AS held_by \
          FROM ticket.ticket t WHERE t.id = ANY($1)",
@@ -375,6 +379,13 @@ fn obstacles(
         None => {}
     }
     let routing = &user.routing;
+    if !routing.channels.is_empty() && !routing.channels.contains(&ticket.channel) {
+        why.push(format!(
+            "its channel {} is not among the user's channels ({})",
+            ticket.channel,
+            routing.channels.join(", ")
+        ));
+    }
     if let Some(skills) = &routing.skills {
         let missing: Vec<i64> =
             routing_tags.iter().copied().filter(|t| !skills.contains(t)).collect();

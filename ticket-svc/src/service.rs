@@ -263,6 +263,7 @@ impl Tickets {
                 skills: req.restrict_skills.then(|| req.skills.clone()),
                 excluded_tag_ids: req.excluded_tag_ids.clone(),
                 required_tag_ids: req.required_tag_ids.clone(),
+                channels: req.channels.clone(),
             },
             ..Caller::system()
         };

@@ -299,6 +299,7 @@ pub fn agent_token(user_id: i64, skills: Option<Vec<i64>>, excluded: Vec<i64>) -
         skills,
         excluded_tag_ids: excluded,
         required_tag_ids: Vec::new(),
+        channels: Vec::new(),
         permissions: None,
         kid: None,
         session: false,

@@ -75,21 +75,37 @@ async fn teams_form_a_tree_whose_settings_members_inherit() {
     assert_eq!(s["actualExcludedTagIds"], json!([9]));
 
     // In two teams: the union of skills; a tag stays excluded only if both teams exclude it.
-    let chat = new_team(&stack, json!({"name": "Chat", "settings": {"skills": [4]}})).await;
+    let chat = new_team(
+        &stack,
+        json!({"name": "Chat", "settings": {"skills": [4], "channels": ["chat"]}}),
+    )
+    .await;
     set_teams(&stack, user, json!([billing, chat])).await;
     let s = settings_of(&stack, user).await;
     assert_eq!(s["actualSkills"], json!([3, 4]));
     assert_eq!(s["actualExcludedTagIds"], json!([]));
+    assert_eq!(s["actualChannels"], json!(["chat"]));
 
     // Routing and permissions follow the actual settings (an API key re-reads them per use).
     let (_, key) = send(stack.admin(Method::POST, &format!("/jwt/{user}"))).await;
     let key = key["token"].as_str().unwrap().to_owned();
     let chat_ticket =
         stack.create(json!({"channel": "chat", "tagIds": [4]})).await["id"].as_i64().unwrap();
-    stack.create(json!({"channel": "email", "tagIds": [5], "dueBy": "2000-01-01 00:00:00"})).await;
+    // Overdue and of a skill the user has, but e-mail: outside the team's channels.
+    let email_ticket = stack
+        .create(json!({"channel": "email", "tagIds": [4], "dueBy": "2000-01-01 00:00:00"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
     let (_, next) =
         send(stack.http.post(stack.url("/api/mind/ticket/getLatest")).bearer_auth(&key)).await;
-    assert_eq!(next["ticketId"], chat_ticket, "skill 4 comes from team Chat");
+    assert_eq!(next["ticketId"], chat_ticket, "skill 4 and channel chat come from team Chat");
+    let (_, why) =
+        send(stack.admin(Method::GET, &format!("/profile/{user}/routing?ticketId={email_ticket}")))
+            .await;
+    assert_eq!(why["settings"]["channels"], json!(["chat"]), "{why}");
+    assert_eq!(why["ticket"]["routable"], false);
+    assert!(why["ticket"]["reasons"][0].as_str().unwrap().contains("channel email"), "{why}");
     let permissions = |me: &Value| me["permissions"].as_array().unwrap().clone();
     let (_, me) = send(stack.http.get(stack.url("/api/mind/profile")).bearer_auth(&key)).await;
     assert!(!permissions(&me).contains(&json!("manageUsers")));
