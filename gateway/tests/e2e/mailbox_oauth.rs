@@ -147,16 +147,20 @@ async fn a_mailbox_connects_and_its_tokens_are_stored_encrypted() {
     assert_eq!(events, 0);
 }
 
+/// Long enough for the checks before expiry on a loaded machine.
+const STATE_TTL: Duration = Duration::from_secs(4);
+
 #[tokio::test]
 async fn forged_expired_foreign_and_refused_states_connect_nothing() {
     let (token_url, seen) = token_server().await;
     let stack = Stack::start_with(Options {
         oauth_token_url: Some(token_url),
-        oauth_state_ttl: Some(Duration::from_secs(1)),
+        oauth_state_ttl: Some(STATE_TTL),
         ..Default::default()
     })
     .await;
     let id = mailbox(&stack).await;
+    let started = std::time::Instant::now();
     let state = start(&stack, id).await;
 
     let (payload, signature) = state.split_once('.').unwrap();
@@ -177,7 +181,9 @@ async fn forged_expired_foreign_and_refused_states_connect_nothing() {
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap().contains("code has expired"));
 
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // Wait out the state's lifetime, however long the checks above took.
+    tokio::time::sleep((STATE_TTL + Duration::from_millis(200)).saturating_sub(started.elapsed()))
+        .await;
     assert_eq!(callback(&stack, &stack.admin_token, "good-code", &state).await.0, 400, "expired");
     assert_eq!(seen.lock().unwrap().len(), 1, "only the valid state reached the token endpoint");
 
