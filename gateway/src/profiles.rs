@@ -399,6 +399,27 @@ fn parse_item<T: serde::de::DeserializeOwned>(
     Ok((id, parsed))
 }
 
+/// Applies `apply` to each item of `{"profiles": [...]}` on its own, in order.
+async fn each_item<T, F, Fut>(
+    body: &Value,
+    apply: F,
+) -> Result<crate::tickets::BulkResponse, ApiError>
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(i64, T) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiError>>,
+{
+    let mut outcomes = Vec::new();
+    for (id, fields) in bulk_items(body, "profiles")? {
+        let outcome = match parse_item::<T>(id, fields) {
+            Ok((id, item)) => apply(id, item).await,
+            Err(e) => Err(e),
+        };
+        outcomes.push((id, outcome));
+    }
+    Ok(crate::tickets::BulkResponse::of(outcomes))
+}
+
 /// Update several users at once: `{"profiles": [{"id": 3, ...fields of PATCH /profile/{id}}]}`.
 /// Each item succeeds or fails on its own; `results` says how, in order.
 #[utoipa::path(patch, path = "/api/mind/profiles", tag = "profile",
@@ -410,18 +431,16 @@ pub async fn bulk_update_profiles(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
-    let mut outcomes = Vec::new();
-    for (id, fields) in bulk_items(&body, "profiles")? {
-        let outcome = async {
-            let (id, write) = parse_item::<ProfileWrite>(id, fields)?;
+    let applied = each_item(&body, |id, write: ProfileWrite| {
+        let (state, caller) = (state.clone(), caller.clone());
+        async move {
             let req = update_request(id, write)?;
             state.identity().update_profile(request(req, &caller)).await?;
             Ok(())
         }
-        .await;
-        outcomes.push((id, outcome));
-    }
-    Ok(Json(crate::tickets::BulkResponse::of(outcomes)))
+    })
+    .await?;
+    Ok(Json(applied))
 }
 
 /// Delete a user (soft; their API keys are revoked).
@@ -495,17 +514,15 @@ pub async fn bulk_routing_status(
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
-    let mut outcomes = Vec::new();
-    for (id, fields) in bulk_items(&body, "profiles")? {
-        let outcome = async {
-            let (id, write) = parse_item::<RoutingStatusWrite>(id, fields)?;
+    let applied = each_item(&body, |id, write: RoutingStatusWrite| {
+        let (state, caller) = (state.clone(), caller.clone());
+        async move {
             state.identity().update_routing_status(request(write.into_proto(id), &caller)).await?;
             Ok(())
         }
-        .await;
-        outcomes.push((id, outcome));
-    }
-    Ok(Json(crate::tickets::BulkResponse::of(outcomes)))
+    })
+    .await?;
+    Ok(Json(applied))
 }
 
 #[derive(Serialize, ToSchema)]

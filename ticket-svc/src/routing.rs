@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::presence;
 use crate::projections::ignored_tags;
 use crate::search::{Condition, parse_filters, push_where};
+use crate::tags::id_list;
 
 /// How far down the queue `next`/`previous` navigation looks.
 const QUEUE_WINDOW: i64 = 1000;
@@ -329,10 +330,6 @@ async fn facts(pool: &PgPool, ids: &[i64], user_id: i64) -> Result<Vec<Facts>> {
     .await?)
 }
 
-fn list(ids: &[i64]) -> String {
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
-}
-
 /// Why a ticket in the queue is there.
 fn reason(ticket: &Facts, routing_tags: &[i64], user: &Caller, matching: Matching) -> String {
     let skills = &user.routing.skills;
@@ -343,12 +340,12 @@ fn reason(ticket: &Facts, routing_tags: &[i64], user: &Caller, matching: Matchin
     } else if routing_tags.is_empty() {
         "unassigned and untagged: open to every skill".into()
     } else if matching == Matching::All {
-        format!("unassigned; every tag ({}) is a skill of the user", list(routing_tags))
+        format!("unassigned; every tag ({}) is a skill of the user", id_list(routing_tags))
     } else {
         let skills = skills.as_deref().unwrap_or_default();
         let matched: Vec<i64> =
             routing_tags.iter().copied().filter(|t| skills.contains(t)).collect();
-        format!("unassigned; tag(s) {} are skills of the user", list(&matched))
+        format!("unassigned; tag(s) {} are skills of the user", id_list(&matched))
     }
 }
 
@@ -393,13 +390,13 @@ fn obstacles(
             Matching::Any if !routing_tags.is_empty() && missing.len() == routing_tags.len() => {
                 why.push(format!(
                     "none of its tags ({}) is a skill of the user",
-                    list(routing_tags)
+                    id_list(routing_tags)
                 ));
             }
             Matching::All if !missing.is_empty() => {
                 why.push(format!(
                     "tag(s) {} are not skills of the user, and every tag must be (matchAll)",
-                    list(&missing)
+                    id_list(&missing)
                 ));
             }
             _ => {}
@@ -408,14 +405,14 @@ fn obstacles(
     let excluded: Vec<i64> =
         routing_tags.iter().copied().filter(|t| routing.excluded_tag_ids.contains(t)).collect();
     if !excluded.is_empty() {
-        why.push(format!("tag(s) {} are excluded for the user", list(&excluded)));
+        why.push(format!("tag(s) {} are excluded for the user", id_list(&excluded)));
     }
     if !routing.required_tag_ids.is_empty()
         && !routing_tags.iter().any(|t| routing.required_tag_ids.contains(t))
     {
         why.push(format!(
             "it has none of the tags the user's backlog requires ({})",
-            list(&routing.required_tag_ids)
+            id_list(&routing.required_tag_ids)
         ));
     }
     why

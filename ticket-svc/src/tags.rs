@@ -18,7 +18,8 @@ pub struct TagCheck {
     settings: SettingsServiceClient<Channel>,
 }
 
-fn list(ids: &[i64]) -> String {
+/// `1, 2, 3`, for messages.
+pub(crate) fn id_list(ids: &[i64]) -> String {
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
 
@@ -48,7 +49,10 @@ impl TagCheck {
                 .await?;
         let deleted: Vec<i64> = cached.iter().filter(|(_, d)| *d).map(|(id, _)| *id).collect();
         if !deleted.is_empty() {
-            return Err(Error::InvalidArgument(format!("tag(s) {} were deleted", list(&deleted))));
+            return Err(Error::InvalidArgument(format!(
+                "tag(s) {} were deleted",
+                id_list(&deleted)
+            )));
         }
         let unseen: Vec<i64> =
             added.into_iter().filter(|id| !cached.iter().any(|(c, _)| c == id)).collect();
@@ -69,7 +73,7 @@ impl TagCheck {
         if unknown.is_empty() {
             Ok(())
         } else {
-            Err(Error::InvalidArgument(format!("tag(s) {} do not exist", list(&unknown))))
+            Err(Error::InvalidArgument(format!("tag(s) {} do not exist", id_list(&unknown))))
         }
     }
 }
