@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+pub mod engine;
+
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "agent-svc",
     env_prefix: "AGENT",
