@@ -31,7 +31,9 @@ HELPERS = {"contains", "compare", "gt", "lt", "and", "or", "not", "formatDateDE"
 NAMESPACES = {"in", "contract", "customer", "profile", "intent", "this"}
 ACTION = {"id": 1698862629088, "key": "_action", "name": "_action", "type": "str", "value": "null",
           "source": "manual", "visibility": "hidden"}
-MIN_EXAMPLES = 8
+MIN_EXAMPLES = 35
+MIN_BACKGROUND = 80
+FOLD = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 
 errors, warnings = [], []
 
@@ -41,8 +43,16 @@ def err(where, msg):
 
 
 def words_match(text, phrase):
-    """A keyword matches at a word start: 'kündig' matches 'Kündigung', not 'ankündigen'."""
-    return re.search(r"(?<![\w])" + re.escape(phrase.lower()), text.lower()) is not None
+    """A keyword matches at a word start: 'kündig' matches 'Kündigung', not 'ankündigen'.
+
+    Umlauts and ß are folded on both sides, so 'kündig' also matches a transliterated 'kuendigen'.
+    """
+    return re.search(r"(?<![\w])" + re.escape(fold(phrase)), fold(text)) is not None
+
+
+def fold(text):
+    """Lower case, umlauts transliterated, whitespace collapsed: the form texts are compared in."""
+    return " ".join(text.lower().translate(FOLD).split())
 
 
 def check_template(where, text, keys):
@@ -226,6 +236,30 @@ def check_agent(name, a, default=True):
                 err(where, f"{lang} example {e!r} contains own negative keyword {hit}")
 
 
+def check_corpus(agents, background):
+    """Examples are unique across agents, and background sentences are no agent's example."""
+    owner = {}
+    for slug, a in agents.items():
+        examples = a["settings"]["detectionDetails"].get("aiDetection", {}).get("examples", {})
+        for lang in ("de", "en"):
+            for e in examples.get(lang, []):
+                other = owner.setdefault((lang, fold(e)), slug)
+                if other != slug:
+                    err(slug, f"{lang} example {e!r} is also an example of {other}")
+    if set(background) != {"de", "en"}:
+        err("background", "needs exactly the lists de and en")
+    for lang in ("de", "en"):
+        sentences = background.get(lang, [])
+        if not all(isinstance(b, str) and b.strip() for b in sentences):
+            err("background", f"{lang} entries must be non-empty strings")
+            continue
+        if len(sentences) < MIN_BACKGROUND or len({fold(b) for b in sentences}) != len(sentences):
+            err("background", f"needs >= {MIN_BACKGROUND} distinct {lang} sentences")
+        for b in sentences:
+            if (lang, fold(b)) in owner:
+                err("background", f"{lang} sentence {b!r} is an example of {owner[(lang, fold(b))]}")
+
+
 def run_executor(where, agent):
     """Runs a sample's python executor in both phases and checks it prints one Interaction."""
     for ex in agent["settings"]["executor"]:
@@ -252,7 +286,7 @@ def run_executor(where, agent):
 
 def main():
     catalogue = json.loads((HERE / "catalogue.json").read_text(encoding="utf-8"))
-    files = {p.stem for p in HERE.glob("*.json")} - {"catalogue"}
+    files = {p.stem for p in HERE.glob("*.json")} - {"catalogue", "background"}
     if files != set(SLUGS):
         err("defaults", f"agent files {sorted(files)} differ from the catalogue slugs")
     agents = {}
@@ -263,6 +297,11 @@ def main():
             if agents[slug].get("slug") != slug:
                 err(slug, "slug differs from the file name")
             check_agent(slug, agents[slug])
+    background_path = HERE / "background.json"
+    if background_path.exists():
+        check_corpus(agents, json.loads(background_path.read_text(encoding="utf-8")))
+    else:
+        err("defaults", "background.json is missing")
     listed = catalogue.get("availableDefaults", [])
     if [d["slug"] for d in listed] != SLUGS:
         err("catalogue", "availableDefaults must list the 12 slugs in catalogue order")
