@@ -266,6 +266,17 @@ impl Caller {
         self.permissions.iter().any(|p| p == permission)
     }
 
+    /// Refuses a caller without `permission`.
+    pub fn require(&self, permission: &str) -> Result<(), crate::service_error::Error> {
+        if self.has(permission) {
+            Ok(())
+        } else {
+            Err(crate::service_error::Error::PermissionDenied(format!(
+                "missing permission {permission}"
+            )))
+        }
+    }
+
     pub fn inject(&self, metadata: &mut MetadataMap) {
         let put = |metadata: &mut MetadataMap, key: &'static str, value: String| {
             if let Ok(value) = MetadataValue::try_from(value) {
@@ -357,5 +368,14 @@ mod tests {
         caller.inject(&mut md);
         assert_eq!(Caller::extract(&md), Some(caller));
         assert_eq!(Caller::extract(&MetadataMap::new()), None);
+    }
+
+    #[test]
+    fn require_refuses_a_missing_permission() {
+        let agent = Caller::from_role(3, Role::Agent);
+        assert!(agent.require(permission::READ_TICKETS).is_ok());
+        let err = agent.require(permission::MANAGE_USERS).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::PermissionDenied);
+        assert_eq!(err.to_string(), "missing permission manageUsers");
     }
 }

@@ -30,6 +30,18 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    pub const ALL: [Self; 9] = [
+        Self::InvalidArgument,
+        Self::Unprocessable,
+        Self::NotFound,
+        Self::Conflict,
+        Self::PermissionDenied,
+        Self::Unauthenticated,
+        Self::TooManyRequests,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidArgument => "invalid_argument",
@@ -56,6 +68,11 @@ impl ErrorCode {
             Self::Unavailable => 503,
             Self::Internal => 500,
         }
+    }
+
+    /// 5xx: our failure or a dependency's, logged by the hop that produced it.
+    pub fn is_server_error(self) -> bool {
+        matches!(self, Self::Unavailable | Self::Internal)
     }
 
     pub fn grpc(self) -> Code {
@@ -112,3 +129,54 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_survives_the_grpc_round_trip() {
+        for code in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_grpc(code.grpc()), code, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn http_statuses_follow_the_contract() {
+        let table: Vec<(&str, u16)> =
+            ErrorCode::ALL.iter().map(|c| (c.as_str(), c.http_status())).collect();
+        assert_eq!(
+            table,
+            [
+                ("invalid_argument", 400),
+                ("unprocessable", 422),
+                ("not_found", 404),
+                ("conflict", 409),
+                ("permission_denied", 403),
+                ("unauthenticated", 401),
+                ("too_many_requests", 429),
+                ("unavailable", 503),
+                ("internal", 500),
+            ]
+        );
+        for code in ErrorCode::ALL {
+            assert_eq!(code.is_server_error(), code.http_status() >= 500, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn grpc_codes_without_a_peer_fold_into_the_vocabulary() {
+        let folded = [
+            (Code::OutOfRange, ErrorCode::InvalidArgument),
+            (Code::AlreadyExists, ErrorCode::Conflict),
+            (Code::DeadlineExceeded, ErrorCode::Unavailable),
+            (Code::Cancelled, ErrorCode::Unavailable),
+            (Code::Unknown, ErrorCode::Internal),
+            (Code::Unimplemented, ErrorCode::Internal),
+            (Code::DataLoss, ErrorCode::Internal),
+        ];
+        for (grpc, code) in folded {
+            assert_eq!(ErrorCode::from_grpc(grpc), code, "{grpc:?}");
+        }
+    }
+}

@@ -9,8 +9,11 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod outbox;
+pub mod request_id;
 pub mod service;
+pub mod service_error;
 pub mod shutdown;
 pub mod telemetry;
+pub mod vocabulary;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,10 +1,15 @@
 //! Every error the gateway answers with: `{"success": false, "error": "...", "code": "..."}`
 //! and the HTTP status of the shared vocabulary. 5xx bodies never carry internals.
+//!
+//! A 5xx is logged once, by the hop that produced it: a service logs its own and marks the
+//! status ([`service_error::LOGGED`]); the gateway logs the rest (a service it cannot reach,
+//! a status no one logged, a failure of its own), inside the request's span with its id.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use enneo_common::ErrorCode;
+use enneo_common::service_error;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,8 +34,15 @@ impl ApiError {
         Self { code, message: message.into() }
     }
 
-    /// A failure that is ours; the caller learns nothing more (it is logged where it happens).
+    /// A failure that is ours, logged here; the caller learns nothing more.
     pub fn internal() -> Self {
+        Self::internal_because("the gateway could not build the answer")
+    }
+
+    /// [`ApiError::internal`], saying in the log what went wrong.
+    pub fn internal_because(what: &str) -> Self {
+        let request_id = enneo_common::request_id::current();
+        tracing::error!(request_id = request_id.as_deref(), what, "request failed");
         Self::new(ErrorCode::Internal, "internal error")
     }
 
@@ -50,15 +62,19 @@ impl ApiError {
 impl From<tonic::Status> for ApiError {
     fn from(status: tonic::Status) -> Self {
         let code = ErrorCode::from_grpc(status.code());
+        if code.is_server_error() && !status.metadata().contains_key(service_error::LOGGED) {
+            let (grpc_code, message) = (status.code(), status.message());
+            let request_id = enneo_common::request_id::current();
+            let request_id = request_id.as_deref();
+            if code == ErrorCode::Internal {
+                tracing::error!(request_id, ?grpc_code, message, "service failed");
+            } else {
+                tracing::warn!(request_id, ?grpc_code, message, "service unavailable");
+            }
+        }
         let message = match code {
-            ErrorCode::Internal => {
-                tracing::error!(grpc_code = ?status.code(), message = status.message(), "service failed");
-                "internal error".to_owned()
-            }
-            ErrorCode::Unavailable => {
-                tracing::warn!(grpc_code = ?status.code(), message = status.message(), "service unavailable");
-                "service unavailable, try again shortly".to_owned()
-            }
+            ErrorCode::Internal => "internal error".to_owned(),
+            ErrorCode::Unavailable => "service unavailable, try again shortly".to_owned(),
             _ => status.message().to_owned(),
         };
         Self { code, message }
@@ -71,9 +87,18 @@ impl IntoResponse for ApiError {
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body =
             ErrorBody { success: false, error: self.message, code: self.code.as_str().into() };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if self.code == ErrorCode::Unavailable {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_S));
+        }
+        response
     }
 }
+
+/// Seconds a client should wait before retrying a 503: long enough for a restarting service.
+const RETRY_AFTER_S: &str = "5";
 
 /// Failures that stop the gateway from starting.
 #[derive(Debug, thiserror::Error)]

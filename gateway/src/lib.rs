@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnFailure, TraceLayer};
 
 pub use config::Config;
 use error::{ApiError, StartupError};
@@ -141,8 +141,14 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(meta::health))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(with_request_id))
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // 5xx are logged once, where they arise (see `error`), not again for the response.
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_failure(DefaultOnFailure::new().level(tracing::Level::DEBUG)),
+        )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
@@ -157,6 +163,20 @@ fn request_span(request: &Request) -> tracing::Span {
         headers.get(key).and_then(|v| v.to_str().ok()).map(str::to_owned)
     });
     span
+}
+
+/// Hands the request id to the gRPC calls the request makes (see `grpc::request`).
+async fn with_request_id(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let id = request
+        .headers()
+        .get(enneo_common::request_id::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    enneo_common::request_id::scope(id, next.run(request)).await
 }
 
 async fn not_found() -> ApiError {

@@ -10,13 +10,14 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, Role, permission};
+use enneo_common::service_error::{Error, OnConstraint as _, Result};
+use enneo_common::vocabulary::one_of;
 use enneo_proto::settings::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
 use crate::roles;
-use crate::service::{Settings, require};
+use crate::service::Settings;
 use crate::teams::{self, Actual, Forest, Own};
 
 /// Failed logins in a row before the account locks.
@@ -262,7 +263,7 @@ impl Row {
 
 /// You may manage yourself; others need `manageUsers`.
 fn self_or_manager(caller: &Caller, id: i64) -> Result<()> {
-    if caller.user_id == id { Ok(()) } else { require(caller, permission::MANAGE_USERS) }
+    if caller.user_id == id { Ok(()) } else { caller.require(permission::MANAGE_USERS) }
 }
 
 impl Settings {
@@ -323,7 +324,7 @@ impl Settings {
         caller: &Caller,
         req: pb::ListProfilesRequest,
     ) -> Result<pb::ListProfilesResponse> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let limit = match req.limit {
             0 => 1000,
             l if l < 0 => return Err(Error::InvalidArgument("limit must be positive".into())),
@@ -353,7 +354,7 @@ impl Settings {
 
     pub(crate) async fn profile(&self, caller: &Caller, id: i64) -> Result<pb::Profile> {
         if caller.user_id != id {
-            require(caller, permission::READ_SETTINGS)?;
+            caller.require(permission::READ_SETTINGS)?;
         }
         let mut conn = self.pool.acquire().await?;
         load(&mut conn, id).await?.view(&mut conn).await
@@ -364,7 +365,7 @@ impl Settings {
         caller: &Caller,
         req: pb::CreateProfileRequest,
     ) -> Result<pb::Profile> {
-        require(caller, permission::MANAGE_USERS)?;
+        caller.require(permission::MANAGE_USERS)?;
         let email = check_email(&req.email)?;
         let role_id = check_role(&mut *self.pool.acquire().await?, req.role_id).await?;
         let password_hash = match (&req.password, req.is_sso_only) {
@@ -397,11 +398,8 @@ impl Settings {
         .bind(req.inherit_team_settings)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.constraint() == Some("profile_email_key") => {
-                Error::Conflict(format!("a user with e-mail {email} exists"))
-            }
-            _ => e.into(),
+        .on_constraint("profile_email_key", || {
+            Error::Conflict(format!("a user with e-mail {email} exists"))
         })?;
         teams::set_membership(&mut tx, row.id, &req.team_ids).await?;
         let profile = row.view(&mut tx).await?;
@@ -424,7 +422,7 @@ impl Settings {
             || req.team_ids.is_some()
             || req.inherit_team_settings.is_some();
         if privileged {
-            require(caller, permission::MANAGE_USERS)?;
+            caller.require(permission::MANAGE_USERS)?;
         }
         let email = req.email.as_deref().map(check_email).transpose()?;
         let role_id = match req.role_id {
@@ -469,7 +467,7 @@ impl Settings {
     }
 
     pub(crate) async fn delete_profile(&self, caller: &Caller, id: i64) -> Result<()> {
-        require(caller, permission::MANAGE_USERS)?;
+        caller.require(permission::MANAGE_USERS)?;
         if caller.user_id == id {
             return Err(Error::InvalidArgument("you cannot delete yourself".into()));
         }
@@ -499,12 +497,7 @@ impl Settings {
     ) -> Result<pb::Profile> {
         self_or_manager(caller, req.id)?;
         for status in [&req.call_routing_status, &req.chat_routing_status].into_iter().flatten() {
-            if !ROUTING_STATUSES.contains(&status.as_str()) {
-                return Err(Error::InvalidArgument(format!(
-                    "routing status must be one of {}, got {status:?}",
-                    ROUTING_STATUSES.join(", ")
-                )));
-            }
+            one_of("routing status", status, ROUTING_STATUSES)?;
         }
         let mut tx = self.pool.begin().await?;
         let current = load(&mut tx, req.id).await?;
@@ -614,7 +607,7 @@ impl Settings {
         &self,
         caller: &Caller,
     ) -> Result<pb::OnlineSummaryResponse> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let online: Vec<OnlineRow> = sqlx::query_as(
             "SELECT id, first_name, last_name, call_routing_status, chat_routing_status, last_seen \
              FROM settings.profile WHERE deleted_at IS NULL \

@@ -1,7 +1,6 @@
 //! settings-svc: the tenant's configuration — settings, subchannels, user-defined functions —
 //! in schema `settings`, with every change published as `SettingChanged`.
 
-pub mod error;
 pub mod identity;
 pub mod oauth;
 pub mod registry;

@@ -9,6 +9,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::settings::v1 as pb;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -16,8 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
 #[derive(Debug, Clone)]
 pub struct OAuthConfig {
@@ -161,7 +161,7 @@ impl Settings {
         caller: &Caller,
         subchannel_id: i64,
     ) -> Result<String> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let key = self.oauth.key()?;
         let client_id = self.oauth.client_id.as_deref().ok_or_else(|| {
             Error::Unprocessable(
@@ -192,7 +192,7 @@ impl Settings {
         caller: &Caller,
         req: pb::MicrosoftCallbackRequest,
     ) -> Result<i64> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let key = self.oauth.key()?;
         let state = decode_state(&key, &req.state, chrono::Utc::now().timestamp())?;
         if state.u != caller.user_id {
@@ -222,7 +222,7 @@ impl Settings {
         ];
         let response =
             self.http.post(&self.oauth.token_url).form(&form).send().await.map_err(|e| {
-                Error::Unavailable(format!("the token endpoint is unreachable: {e}"))
+                Error::unavailable(format!("the token endpoint is unreachable: {e}"))
             })?;
         if !response.status().is_success() {
             // The provider's refusal (bad or used code) is the caller's to fix; no secrets in it.
@@ -237,7 +237,7 @@ impl Settings {
             )));
         }
         let tokens: TokenResponse = response.json().await.map_err(|e| {
-            Error::Unavailable(format!("the token endpoint answered nonsense: {e}"))
+            Error::unavailable(format!("the token endpoint answered nonsense: {e}"))
         })?;
         let now = chrono::Utc::now();
         let sealed = encrypt(

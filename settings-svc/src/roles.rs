@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 
 use enneo_common::auth::{Caller, Role, permission};
+use enneo_common::service_error::{Error, OnConstraint as _, Result};
 use enneo_proto::settings::v1 as pb;
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
 const BUILT_IN: &[i32] = &[1, 2];
 
@@ -126,7 +126,7 @@ impl Settings {
         caller: &Caller,
         req: pb::ListRolesRequest,
     ) -> Result<Vec<pb::RoleInfo>> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SELECT} WHERE ($1::text IS NULL OR r.name ILIKE '%' || $1 || '%') \
              AND ($2::integer IS NULL OR r.base_role_id = $2) ORDER BY r.id"
@@ -139,7 +139,7 @@ impl Settings {
     }
 
     pub(crate) async fn role(&self, caller: &Caller, id: i32) -> Result<pb::RoleInfo> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         Ok(load(&mut *self.pool.acquire().await?, id).await?.into_proto())
     }
 
@@ -148,7 +148,7 @@ impl Settings {
         caller: &Caller,
         req: pb::RoleWrite,
     ) -> Result<pb::RoleInfo> {
-        require(caller, permission::MANAGE_USERS)?;
+        caller.require(permission::MANAGE_USERS)?;
         let name = req.name.as_deref().map(str::trim).filter(|n| !n.is_empty() && n.len() <= 100);
         let name =
             name.ok_or_else(|| Error::InvalidArgument("name must be 1 to 100 characters".into()))?;
@@ -164,12 +164,7 @@ impl Settings {
         .bind(&revokes)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.constraint() == Some("role_name_key") => {
-                Error::Conflict(format!("a role named {name} exists"))
-            }
-            _ => e.into(),
-        })?;
+        .on_constraint("role_name_key", || Error::Conflict(format!("a role named {name} exists")))?;
         let role = load(&mut tx, id).await?;
         tx.commit().await?;
         Ok(role.into_proto())
@@ -180,7 +175,7 @@ impl Settings {
         caller: &Caller,
         req: pb::RoleWrite,
     ) -> Result<pb::RoleInfo> {
-        require(caller, permission::MANAGE_USERS)?;
+        caller.require(permission::MANAGE_USERS)?;
         if BUILT_IN.contains(&req.id) {
             return Err(Error::InvalidArgument(
                 "the base roles cannot be changed; make a custom role".into(),
@@ -220,7 +215,7 @@ impl Settings {
         caller: &Caller,
         req: pb::DeleteRoleRequest,
     ) -> Result<()> {
-        require(caller, permission::MANAGE_USERS)?;
+        caller.require(permission::MANAGE_USERS)?;
         if BUILT_IN.contains(&req.id) {
             return Err(Error::InvalidArgument("the base roles cannot be deleted".into()));
         }

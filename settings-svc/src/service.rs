@@ -3,13 +3,12 @@
 use enneo_common::auth::Caller;
 use enneo_common::grpc;
 use enneo_common::outbox::Outbox;
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::settings::v1 as pb;
 use enneo_proto::settings::v1::settings_service_server::SettingsService;
 use serde_json::Value;
 use sqlx::PgPool;
 use tonic::{Request, Response, Status};
-
-use crate::error::{Error, Result};
 
 #[derive(Clone)]
 pub struct Settings {
@@ -17,14 +16,6 @@ pub struct Settings {
     pub outbox: Outbox,
     pub oauth: crate::oauth::OAuthConfig,
     pub http: reqwest::Client,
-}
-
-pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
-    if caller.has(permission) {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(format!("missing permission {permission}")))
-    }
 }
 
 /// A key of `POST /settings`.

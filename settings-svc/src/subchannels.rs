@@ -1,25 +1,20 @@
 //! Subchannels (contract §5.4): mailboxes, chatbots, phone lines, letter inboxes and portals.
 
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::{SUBCHANNEL_CHANNELS, one_of};
 use enneo_proto::settings::v1 as pb;
 use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
-pub const CHANNELS: &[&str] = &["email", "chat", "phone", "letter", "portal"];
 const STATUSES: &[&str] = &["active", "inactive"];
 
 /// `voice` is the telephony name of `phone`; `system` and `walkIn` have no subchannels.
 pub fn channel(name: &str) -> Result<&'static str> {
     let name = if name == "voice" { "phone" } else { name };
-    CHANNELS.iter().copied().find(|c| *c == name).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "channel must be one of {} (or voice), got {name:?}",
-            CHANNELS.join(", ")
-        ))
-    })
+    one_of("channel", name, SUBCHANNEL_CHANNELS)
 }
 
 /// Configuration keys that hold credentials.
@@ -74,7 +69,7 @@ impl Settings {
         caller: &Caller,
         req: pb::ListSubchannelsRequest,
     ) -> Result<Vec<pb::Subchannel>> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let channels: Vec<String> =
             req.channels.iter().map(|c| channel(c).map(str::to_owned)).collect::<Result<_>>()?;
         let rows: Vec<Row> = sqlx::query_as(
@@ -95,12 +90,10 @@ impl Settings {
         caller: &Caller,
         req: pb::AddSubchannelRequest,
     ) -> Result<pb::Subchannel> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let channel = channel(&req.channel)?;
         let status = if req.status.is_empty() { "active" } else { req.status.as_str() };
-        if !STATUSES.contains(&status) {
-            return Err(Error::InvalidArgument("status must be active or inactive".into()));
-        }
+        one_of("status", status, STATUSES)?;
         let name = req.name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(Error::InvalidArgument("name must be 1 to 200 characters".into()));
@@ -121,7 +114,7 @@ impl Settings {
     }
 
     pub(crate) async fn delete_subchannel(&self, caller: &Caller, id: i64) -> Result<()> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         self.delete_object(caller, "subchannel", "subchannel", id).await
     }
 
@@ -134,7 +127,7 @@ impl Settings {
         prop: &str,
         value: Value,
     ) -> Result<()> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let updated = match prop {
             "name" => {
                 let name =
@@ -151,10 +144,7 @@ impl Settings {
                 .await?
             }
             "status" => {
-                let status = value.as_str().filter(|s| STATUSES.contains(s));
-                let status = status.ok_or_else(|| {
-                    Error::InvalidArgument("status must be active or inactive".into())
-                })?;
+                let status = one_of("status", value.as_str().unwrap_or_default(), STATUSES)?;
                 sqlx::query(
                     "UPDATE settings.subchannel SET status = $2, modified_at = now() WHERE id = $1",
                 )

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::{CHANNELS, one_of};
 use enneo_proto::settings::v1 as pb;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
 const REFERENCES: &[&str] = &["ticket", "contract", "customer"];
 const TYPES: &[&str] =
@@ -19,18 +20,6 @@ const TYPES: &[&str] =
 const VISIBILITIES: &[&str] = &["public", "private", "disabled"];
 const COLORS: &[&str] = &["grey", "green", "red", "blue", "yellow", "purple", "orange", "teal"];
 const PRIORITIES: &[&str] = &["do-not-change", "low", "medium", "high", "urgent"];
-const CHANNELS: &[&str] = &["email", "portal", "phone", "letter", "system", "chat", "walkIn"];
-
-fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(format!(
-            "{field} must be one of {}, got {value:?}",
-            allowed.join(", ")
-        )))
-    }
-}
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Row {
@@ -119,7 +108,7 @@ impl Settings {
         caller: &Caller,
         req: pb::ListTagsRequest,
     ) -> Result<Vec<pb::Tag>> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         if let Some(kind) = &req.r#type {
             one_of("type", kind, TYPES)?;
         }
@@ -151,7 +140,7 @@ impl Settings {
         caller: &Caller,
         req: pb::CreateTagRequest,
     ) -> Result<i64> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let name = req.name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(Error::InvalidArgument("name must be 1 to 200 characters".into()));
@@ -207,7 +196,7 @@ impl Settings {
     }
 
     pub(crate) async fn delete_tag(&self, caller: &Caller, id: i64) -> Result<()> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         let mut tx = self.pool.begin().await?;
         exists(&mut tx, id).await?;
         let children: i64 =
@@ -235,9 +224,9 @@ impl Settings {
         prop: &str,
         value: Value,
     ) -> Result<()> {
-        require(caller, permission::UPDATE_CLIENT_SETTINGS)?;
+        caller.require(permission::UPDATE_CLIENT_SETTINGS)?;
         exists(tx, id).await?;
-        let text = |allowed: &[&str]| -> Result<Value> {
+        let text = |allowed: &[&'static str]| -> Result<Value> {
             let v = value
                 .as_str()
                 .ok_or_else(|| Error::InvalidArgument(format!("{prop} must be a string")))?;

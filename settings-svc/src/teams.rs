@@ -6,11 +6,11 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, OnConstraint as _, Result};
 use enneo_proto::settings::v1 as pb;
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 use crate::{roles, subchannels};
 
 /// Deeper than any real organisation; stops a walk on corrupt data.
@@ -300,18 +300,16 @@ async fn check_settings(conn: &mut PgConnection, settings: &pb::TeamSettings) ->
     Ok(())
 }
 
-fn conflict_on_name(e: sqlx::Error) -> Error {
-    match &e {
-        sqlx::Error::Database(d) if d.constraint() == Some("team_name_key") => {
-            Error::Conflict("a sibling team has this name".into())
-        }
-        _ => e.into(),
-    }
+/// Sibling teams have distinct names.
+const NAME_KEY: &str = "team_name_key";
+
+fn name_taken() -> Error {
+    Error::Conflict("a sibling team has this name".into())
 }
 
 impl Settings {
     async fn team_scope(&self, caller: &Caller) -> Result<(Forest, HashSet<i32>)> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let mut conn = self.pool.acquire().await?;
         let forest = Forest::load(&mut conn).await?;
         let own = teams_of(&mut conn, caller.user_id).await?;
@@ -368,7 +366,7 @@ impl Settings {
                     return Err(Error::PermissionDenied(format!("team {p} is outside your teams")));
                 }
             }
-            None => require(caller, permission::VIEW_ALL_TEAMS)?,
+            None => caller.require(permission::VIEW_ALL_TEAMS)?,
         }
         Ok(())
     }
@@ -378,7 +376,7 @@ impl Settings {
         caller: &Caller,
         req: pb::TeamWrite,
     ) -> Result<pb::Team> {
-        require(caller, permission::MANAGE_TEAMS)?;
+        caller.require(permission::MANAGE_TEAMS)?;
         let name = check_name(req.name.as_deref().unwrap_or_default())?;
         let settings = req.settings.unwrap_or_default();
         let (forest, visible) = self.team_scope(caller).await?;
@@ -401,7 +399,7 @@ impl Settings {
         .bind(inherit)
         .fetch_one(&mut *tx)
         .await
-        .map_err(conflict_on_name)?;
+        .on_constraint(NAME_KEY, name_taken)?;
         let forest = Forest::load(&mut tx).await?;
         tx.commit().await?;
         Ok(forest.to_proto(id, false))
@@ -412,7 +410,7 @@ impl Settings {
         caller: &Caller,
         req: pb::TeamWrite,
     ) -> Result<pb::Team> {
-        require(caller, permission::MANAGE_TEAMS)?;
+        caller.require(permission::MANAGE_TEAMS)?;
         let (forest, visible) = self.team_scope(caller).await?;
         forest.get(req.id)?;
         if !visible.contains(&req.id) {
@@ -467,14 +465,14 @@ impl Settings {
         .bind(settings.inherit_parental_settings)
         .execute(&mut *tx)
         .await
-        .map_err(conflict_on_name)?;
+        .on_constraint(NAME_KEY, name_taken)?;
         let forest = Forest::load(&mut tx).await?;
         tx.commit().await?;
         Ok(forest.to_proto(req.id, false))
     }
 
     pub(crate) async fn delete_team(&self, caller: &Caller, id: i32) -> Result<()> {
-        require(caller, permission::MANAGE_TEAMS)?;
+        caller.require(permission::MANAGE_TEAMS)?;
         let (forest, visible) = self.team_scope(caller).await?;
         let team = forest.get(id)?;
         if !visible.contains(&id) {

@@ -2,12 +2,13 @@
 //! or executors. Their code is visible only to who may change AI agents.
 
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::one_of;
 use enneo_proto::settings::v1 as pb;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
 const TYPES: &[&str] = &["udf", "tool"];
 const EXECUTOR_TYPES: &[&str] = &["sourceCode", "apiCall", "visualEditor"];
@@ -65,14 +66,11 @@ fn check_executor(value: &Value) -> Result<()> {
     let Value::Object(executor) = value else {
         return bad("must be an object {type, language, code}");
     };
-    match executor.get("type").and_then(Value::as_str) {
-        Some(t) if EXECUTOR_TYPES.contains(&t) => {}
-        _ => return bad(&format!("type must be one of {}", EXECUTOR_TYPES.join(", "))),
-    }
-    match executor.get("language").and_then(Value::as_str) {
-        Some(l) if LANGUAGES.contains(&l) => {}
-        None if executor.get("type").and_then(Value::as_str) == Some("apiCall") => {}
-        _ => return bad(&format!("language must be one of {}", LANGUAGES.join(", "))),
+    let text = |key| executor.get(key).and_then(Value::as_str);
+    let kind = one_of("udfExecutor type", text("type").unwrap_or_default(), EXECUTOR_TYPES)?;
+    // An API call runs no code of ours, so it needs no language.
+    if !(kind == "apiCall" && text("language").is_none()) {
+        one_of("udfExecutor language", text("language").unwrap_or_default(), LANGUAGES)?;
     }
     if !executor.get("code").is_some_and(Value::is_string) {
         return bad("needs its code as a string");
@@ -82,11 +80,9 @@ fn check_executor(value: &Value) -> Result<()> {
 
 impl Settings {
     pub(crate) async fn udfs(&self, caller: &Caller, filter: Option<&str>) -> Result<Vec<pb::Udf>> {
-        require(caller, permission::READ_SETTINGS)?;
-        if let Some(filter) = filter
-            && !TYPES.contains(&filter)
-        {
-            return Err(Error::InvalidArgument("filter must be tool or udf".into()));
+        caller.require(permission::READ_SETTINGS)?;
+        if let Some(filter) = filter {
+            one_of("filter", filter, TYPES)?;
         }
         let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM settings.udf WHERE ($1::text IS NULL OR udf_type = $1) ORDER BY id"
@@ -99,15 +95,13 @@ impl Settings {
     }
 
     pub(crate) async fn add_udf(&self, caller: &Caller, req: pb::AddUdfRequest) -> Result<pb::Udf> {
-        require(caller, permission::UPDATE_AI_AGENT)?;
+        caller.require(permission::UPDATE_AI_AGENT)?;
         let name = req.name.trim();
         if name.is_empty() || name.len() > 200 {
             return Err(Error::InvalidArgument("name must be 1 to 200 characters".into()));
         }
         let udf_type = if req.udf_type.is_empty() { "udf" } else { req.udf_type.as_str() };
-        if !TYPES.contains(&udf_type) {
-            return Err(Error::InvalidArgument("udfType must be udf or tool".into()));
-        }
+        one_of("udfType", udf_type, TYPES)?;
         let mut tx = self.pool.begin().await?;
         // A taken slug gets a numeric suffix: slugs are how tools are called.
         let base = slug_of(name);
@@ -136,7 +130,7 @@ impl Settings {
     }
 
     pub(crate) async fn delete_udf(&self, caller: &Caller, id: i64) -> Result<()> {
-        require(caller, permission::UPDATE_AI_AGENT)?;
+        caller.require(permission::UPDATE_AI_AGENT)?;
         self.delete_object(caller, "udf", "user-defined-function", id).await
     }
 
@@ -149,7 +143,7 @@ impl Settings {
         prop: &str,
         value: Value,
     ) -> Result<()> {
-        require(caller, permission::UPDATE_AI_AGENT)?;
+        caller.require(permission::UPDATE_AI_AGENT)?;
         let invalid = |what: &str| Error::InvalidArgument(format!("{prop} {what}"));
         let (column, stored): (&str, Value) = match prop {
             "name" => (

@@ -5,13 +5,13 @@ use std::collections::HashMap;
 
 use enneo_common::auth::{Caller, permission};
 use enneo_common::outbox::NewEvent;
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::settings::v1 as pb;
 use serde_json::{Value, json};
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
 use crate::registry::{self, Definition, Kind};
-use crate::service::{Settings, require};
+use crate::service::Settings;
 
 pub const SETTING_CHANGED: &str = "SettingChanged";
 
@@ -59,7 +59,7 @@ impl Settings {
         caller: &Caller,
         req: pb::ListSettingsRequest,
     ) -> Result<Vec<pb::Setting>> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let mut conn = self.pool.acquire().await?;
         let values = stored(&mut conn).await?;
         let query = req.query.as_deref().map(str::to_lowercase);
@@ -92,7 +92,7 @@ impl Settings {
         name: &str,
         show_secrets: bool,
     ) -> Result<pb::Setting> {
-        require(caller, permission::READ_SETTINGS)?;
+        caller.require(permission::READ_SETTINGS)?;
         let d = registry::find(name)
             .filter(|d| visible(caller, d))
             .ok_or_else(|| Error::NotFound(format!("setting {name} not found")))?;
@@ -117,7 +117,7 @@ impl Settings {
         let d = registry::find(name)
             .ok_or_else(|| Error::NotFound(format!("setting {name} not found")))?;
         let needed = d.write_permission.unwrap_or(permission::UPDATE_CLIENT_SETTINGS);
-        require(caller, needed)?;
+        caller.require(needed)?;
         let value = d.validate(value).map_err(Error::InvalidArgument)?;
         sqlx::query(
             "INSERT INTO settings.setting_value (name, value, modified_by) VALUES ($1, $2, $3) \

@@ -1,11 +1,11 @@
 //! `GET /ticket/{id}/activity`: the ticket's audit trail, newest first.
 
 use chrono::{DateTime, Utc};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::error::{Error, Result};
 use crate::model::timestamp;
 
 pub const DEFAULT_LIMIT: i64 = 20;

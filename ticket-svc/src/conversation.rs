@@ -5,18 +5,18 @@
 
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::one_of;
 use enneo_proto::ticket::v1 as pb;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use crate::error::{Error, Result};
 use crate::events::{self, CONVERSATION_CREATED};
 use crate::mail;
-use crate::model::{TicketRow, check_enum, from_timestamp, timestamp};
+use crate::model::{DIRECTIONS, TicketRow, from_timestamp, timestamp};
 use crate::patch::{self, Mode};
-use crate::service::{Tickets, require};
+use crate::service::Tickets;
 use crate::store;
 
-const DIRECTIONS: &[&str] = &["in", "out", "internal"];
 const REPLY_DIRECTIONS: &[&str] = &["out", "internal"];
 
 #[derive(Debug, sqlx::FromRow)]
@@ -181,7 +181,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::ListConversationsRequest,
     ) -> Result<Vec<pb::Conversation>> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
         store::get(&mut conn, req.ticket_id, false).await?;
         let mut q = QueryBuilder::<Postgres>::new(format!(
@@ -213,7 +213,7 @@ impl Tickets {
         caller: &Caller,
         r: pb::ConversationRef,
     ) -> Result<pb::Conversation> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
         Ok(load(&mut conn, r.ticket_id, r.id, false).await?.into_proto())
     }
@@ -223,10 +223,10 @@ impl Tickets {
         caller: &Caller,
         req: pb::ReplyRequest,
     ) -> Result<pb::Conversation> {
-        require(caller, permission::UPDATE_TICKETS)?;
+        caller.require(permission::UPDATE_TICKETS)?;
         let direction =
             if req.direction.is_empty() { "out".to_owned() } else { req.direction.clone() };
-        check_enum("direction", &direction, REPLY_DIRECTIONS)?;
+        one_of("direction", &direction, REPLY_DIRECTIONS)?;
         let kind = if req.r#type.is_empty() { "text".to_owned() } else { req.r#type.clone() };
         check_type(&kind)?;
         if req.message.trim().is_empty() {
@@ -234,7 +234,7 @@ impl Tickets {
         }
         let sending = direction == "out" && !req.is_draft;
         if sending {
-            require(caller, permission::SEND_REPLIES)?;
+            caller.require(permission::SEND_REPLIES)?;
         }
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
@@ -281,8 +281,8 @@ impl Tickets {
         caller: &Caller,
         req: pb::StoreRequest,
     ) -> Result<pb::Conversation> {
-        require(caller, permission::CREATE_CONVERSATION)?;
-        check_enum("direction", &req.direction, DIRECTIONS)?;
+        caller.require(permission::CREATE_CONVERSATION)?;
+        one_of("direction", &req.direction, DIRECTIONS)?;
         let kind = if req.r#type.is_empty() { "text".to_owned() } else { req.r#type.clone() };
         check_type(&kind)?;
         if req.body.trim().is_empty() {
@@ -334,7 +334,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::UpdateConversationRequest,
     ) -> Result<pb::Conversation> {
-        require(caller, permission::UPDATE_TICKETS)?;
+        caller.require(permission::UPDATE_TICKETS)?;
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         let ticket = store::get(&mut tx, req.ticket_id, true).await?;
@@ -344,7 +344,7 @@ impl Tickets {
         }
         let publish = row.is_draft && req.is_draft == Some(false);
         if publish && row.direction == "out" {
-            require(caller, permission::SEND_REPLIES)?;
+            caller.require(permission::SEND_REPLIES)?;
         }
         if let Some(message) = &req.message
             && message.trim().is_empty()
@@ -383,12 +383,12 @@ impl Tickets {
         caller: &Caller,
         r: pb::ConversationRef,
     ) -> Result<()> {
-        require(caller, permission::UPDATE_TICKETS)?;
+        caller.require(permission::UPDATE_TICKETS)?;
         let mut tx = self.pool.begin().await?;
         let row = load(&mut tx, r.ticket_id, r.id, true).await?;
         if !row.editable() {
             // Removing what the customer wrote or received rewrites history: technical only.
-            require(caller, permission::UPDATE_TECHNICAL_TICKET_FIELDS)?;
+            caller.require(permission::UPDATE_TECHNICAL_TICKET_FIELDS)?;
         }
         sqlx::query("DELETE FROM ticket.conversation WHERE id = $1")
             .bind(row.id)

@@ -3,13 +3,13 @@
 //! same, latest data.
 
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use serde_json::{Map, Value};
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
 use crate::model::TicketRow;
-use crate::service::{Tickets, require};
+use crate::service::Tickets;
 use crate::store;
 
 pub const DEFAULT_SEARCH_LIMIT: i64 = 10;
@@ -152,7 +152,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::GetCustomerRequest,
     ) -> Result<Value> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
         let not_found = || Error::NotFound("customer not found".into());
         match req
@@ -183,7 +183,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::SearchCustomersRequest,
     ) -> Result<pb::SearchCustomersResponse> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let q = req.q.trim().to_lowercase();
         if q.is_empty() {
             return Err(Error::InvalidArgument("q is required".into()));

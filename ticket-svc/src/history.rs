@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 
-use crate::error::{Error, Result};
 use crate::model::timestamp;
-use crate::service::{Tickets, require};
+use crate::service::Tickets;
 use crate::store;
 
 #[derive(sqlx::FromRow)]
@@ -28,7 +28,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::TicketHistoryRequest,
     ) -> Result<pb::TicketHistoryResponse> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let limit = match req.limit {
             0 => DEFAULT_LIMIT,
             l if l < 0 => return Err(Error::InvalidArgument("limit must be positive".into())),
@@ -77,7 +77,7 @@ impl Tickets {
     }
 
     pub(crate) async fn agent_queue(&self, caller: &Caller) -> Result<pb::AgentQueueResponse> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let (agents_available, chats_waiting, typical): (i64, i64, Option<f64>) = sqlx::query_as(
             "SELECT \
                (SELECT count(DISTINCT user_id) FROM ticket.presence WHERE expires_at > now()), \

@@ -2,11 +2,10 @@
 //! retry gets that result back and writes nothing. The key row is inserted first in the same
 //! transaction as the write, so a concurrent retry waits for the first attempt to commit.
 
+use enneo_common::service_error::{Error, Result};
 use prost::Message;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
-
-use crate::error::{Error, Result};
 
 pub enum Claim {
     /// First time: go ahead, then [`store`] the response before committing.

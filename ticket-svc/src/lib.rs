@@ -4,7 +4,6 @@
 pub mod activity;
 pub mod conversation;
 pub mod customers;
-pub mod error;
 pub mod events;
 pub mod history;
 pub mod idempotency;

@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use enneo_common::service_error::{Error, Result};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
-
-use crate::error::{Error, Result};
 
 #[derive(Debug, Clone)]
 pub struct Settings {

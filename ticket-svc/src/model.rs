@@ -1,31 +1,17 @@
 //! The stored ticket and its domain vocabulary.
 
 use chrono::{DateTime, Utc};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
-
-use crate::error::{Error, Result};
 
 pub const DIRECTIONS: &[&str] = &["in", "out", "internal"];
 pub const STATUSES: &[&str] = &["open", "pending", "closed"];
 pub const PRIORITIES: &[&str] = &["low", "medium", "high", "urgent"];
-pub const CHANNELS: &[&str] = &["email", "portal", "phone", "letter", "system", "chat", "walkIn"];
 pub const AI_SUPPORT_LEVELS: &[&str] = &["unprocessed", "human", "bot", "automated"];
 pub const SPAM_STATUSES: &[&str] =
     &["auto_spam", "auto_programmatic", "manual_spam", "auto_clean", "manual_clean"];
 pub const INTERFACES: &[&str] = &["internal"];
 pub const PROCESS_MODES: &[&str] = &["realtime", "batch", "false"];
-
-/// Rejects a value outside its enumeration with a message naming the allowed ones.
-pub fn check_enum(field: &str, value: &str, allowed: &[&str]) -> Result<()> {
-    if allowed.contains(&value) {
-        Ok(())
-    } else {
-        Err(Error::InvalidArgument(format!(
-            "{field} must be one of {}, got {value:?}",
-            allowed.join(", ")
-        )))
-    }
-}
 
 /// One row of `ticket.ticket`.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]

@@ -4,10 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use enneo_common::auth::{Caller, permission};
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::{CHANNELS, one_of};
 use enneo_proto::ticket::v1 as pb;
 
-use crate::error::{Error, Result};
-use crate::model::{self, TicketRow, check_enum, from_timestamp};
+use crate::model::{self, TicketRow, from_timestamp};
 
 /// Fields an ordinary agent may write; every other one is "technical" (contract §1.2 (6)).
 const AGENT_WRITABLE: &[&str] = &[
@@ -63,7 +64,7 @@ pub fn apply(
     let f = fields;
 
     if let Some(direction) = f.direction {
-        check_enum("direction", &direction, model::DIRECTIONS)?;
+        one_of("direction", &direction, model::DIRECTIONS)?;
         if row.id != 0 && direction != row.direction {
             return Err(Error::Unprocessable("direction cannot be changed".into()));
         }
@@ -109,33 +110,33 @@ pub fn apply(
         a.set(&mut row.auto_execute_at, Some(from_timestamp("autoExecuteAt", v)?), "autoExecuteAt");
     }
     if let Some(v) = f.ai_support_level {
-        check_enum("aiSupportLevel", &v, model::AI_SUPPORT_LEVELS)?;
+        one_of("aiSupportLevel", &v, model::AI_SUPPORT_LEVELS)?;
         a.set(&mut row.ai_support_level, v, "aiSupportLevel");
     }
     if let Some(v) = f.spam_status {
-        check_enum("spamStatus", &v, model::SPAM_STATUSES)?;
+        one_of("spamStatus", &v, model::SPAM_STATUSES)?;
         a.set(&mut row.spam_status, Some(v), "spamStatus");
     }
     if let Some(v) = f.is_customer_active {
         a.set(&mut row.is_customer_active, v, "isCustomerActive");
     }
     if let Some(v) = f.interface {
-        check_enum("interface", &v, model::INTERFACES)?;
+        one_of("interface", &v, model::INTERFACES)?;
         a.set(&mut row.interface, v, "interface");
     }
     if let Some(v) = f.priority {
-        check_enum("priority", &v, model::PRIORITIES)?;
+        one_of("priority", &v, model::PRIORITIES)?;
         a.set(&mut row.priority, v, "priority");
     }
     if let Some(v) = f.channel {
-        check_enum("channel", &v, model::CHANNELS)?;
+        one_of("channel", &v, CHANNELS)?;
         a.set(&mut row.channel, v, "channel");
     }
     if let Some(v) = f.channel_id {
         a.set(&mut row.channel_id, Some(v), "channelId");
     }
     if let Some(v) = f.status {
-        check_enum("status", &v, model::STATUSES)?;
+        one_of("status", &v, model::STATUSES)?;
         a.set(&mut row.status, v, "status");
     }
     for (value, slot, name) in [

@@ -3,10 +3,10 @@
 //! is no lock: when an agent stops pinging, their row simply expires.
 
 use chrono::{DateTime, Duration, Utc};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use sqlx::PgConnection;
 
-use crate::error::{Error, Result};
 use crate::model::timestamp;
 
 /// Clients ping every 30 s; three missed pings end a presence.

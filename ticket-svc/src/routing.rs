@@ -6,10 +6,10 @@
 
 use chrono::Utc;
 use enneo_common::auth::Caller;
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
-use crate::error::{Error, Result};
 use crate::presence;
 use crate::projections::ignored_tags;
 use crate::search::{Condition, parse_filters, push_where};

@@ -2,10 +2,10 @@
 //! through fixed tables only; every value is a bound parameter.
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use crate::error::{Error, Result};
 use crate::model::TicketRow;
 use crate::store::SELECT_COMPACT;
 

@@ -5,18 +5,19 @@ use chrono::Utc;
 use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc;
 use enneo_common::outbox::Outbox;
+use enneo_common::service_error::{Error, Result};
+use enneo_common::vocabulary::{CHANNELS, one_of};
 use enneo_proto::ticket::v1 as pb;
 use enneo_proto::ticket::v1::ticket_service_server::TicketService;
 use prost::Message;
 use sqlx::{PgConnection, PgPool};
 use tonic::{Request, Response, Status};
 
-use crate::error::{Error, Result};
 use crate::events::{
     self, TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED, TICKET_UPDATED,
 };
 use crate::idempotency::{self, Claim};
-use crate::model::{self, TicketRow, check_enum, from_timestamp};
+use crate::model::{self, TicketRow, from_timestamp};
 use crate::patch::{self, Mode};
 use crate::{activity, customers, mail, presence, routing, search, stats, store};
 
@@ -30,17 +31,8 @@ pub struct Tickets {
     pub tags: crate::tags::TagCheck,
 }
 
-pub(crate) fn require(caller: &Caller, permission: &str) -> Result<()> {
-    if caller.has(permission) {
-        Ok(())
-    } else {
-        Err(Error::PermissionDenied(format!("missing permission {permission}")))
-    }
-}
-
 fn is_external_id_race(err: &Error) -> bool {
-    matches!(err, Error::Database(sqlx::Error::Database(e))
-        if e.constraint() == Some("ticket_external_ticket_id_key"))
+    err.constraint() == Some("ticket_external_ticket_id_key")
 }
 
 const CREATE: &str = "createTicket";
@@ -52,9 +44,9 @@ impl Tickets {
         caller: &Caller,
         mut req: pb::CreateTicketRequest,
     ) -> Result<pb::CreateTicketResponse> {
-        require(caller, permission::CREATE_TICKETS)?;
+        caller.require(permission::CREATE_TICKETS)?;
         if let Some(process) = &req.process {
-            check_enum("process", process, model::PROCESS_MODES)?;
+            one_of("process", process, model::PROCESS_MODES)?;
         }
         let key = req.idempotency_key.take();
         let hash = idempotency::hash(&req);
@@ -79,8 +71,7 @@ impl Tickets {
             && let Claim::Replay(first) =
                 idempotency::claim(&mut tx, caller.user_id, CREATE, key, hash).await?
         {
-            return pb::CreateTicketResponse::decode(first.as_slice())
-                .map_err(|e| Error::Common(enneo_common::Error::Config(e.to_string())));
+            return Ok(pb::CreateTicketResponse::decode(first.as_slice())?);
         }
         let fields = req.fields.unwrap_or_default();
         let existing = match &fields.external_ticket_id {
@@ -102,7 +93,7 @@ impl Tickets {
                 .channel
                 .clone()
                 .ok_or_else(|| Error::InvalidArgument("channel is required".into()))?;
-            check_enum("channel", &channel, model::CHANNELS)?;
+            one_of("channel", &channel, CHANNELS)?;
             let mut row = TicketRow::new(channel, now);
             row.process = req.process;
             patch::apply(&mut row, fields, Mode::Create, caller, now)?;
@@ -141,7 +132,7 @@ impl Tickets {
     }
 
     async fn update(&self, caller: &Caller, req: pb::UpdateTicketRequest) -> Result<TicketRow> {
-        require(caller, permission::UPDATE_TICKETS)?;
+        caller.require(permission::UPDATE_TICKETS)?;
         let now = Utc::now();
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, req.id, true).await?;
@@ -171,7 +162,7 @@ impl Tickets {
         caller: &Caller,
         mut req: pb::BulkUpdateTicketsRequest,
     ) -> Result<pb::BulkUpdateTicketsResponse> {
-        require(caller, permission::UPDATE_TICKETS)?;
+        caller.require(permission::UPDATE_TICKETS)?;
         let key = req.idempotency_key.take();
         if let Some(key) = &key {
             let mut conn = self.pool.acquire().await?;
@@ -185,8 +176,7 @@ impl Tickets {
             .await?
             {
                 Claim::Replay(first) => {
-                    return pb::BulkUpdateTicketsResponse::decode(first.as_slice())
-                        .map_err(|e| Error::Common(enneo_common::Error::Config(e.to_string())));
+                    return Ok(pb::BulkUpdateTicketsResponse::decode(first.as_slice())?);
                 }
                 Claim::Fresh => {}
             }
@@ -218,7 +208,7 @@ impl Tickets {
     }
 
     async fn get(&self, caller: &Caller, req: pb::GetTicketRequest) -> Result<pb::Ticket> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await?;
         let mut row = store::get(&mut conn, req.id, false).await?;
         row.customer = customers::for_ticket(&mut conn, &row).await?;
@@ -231,7 +221,7 @@ impl Tickets {
     }
 
     async fn next(&self, caller: &Caller, req: pb::GetNextTicketRequest) -> Result<Option<i64>> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let Some(routing::Claimed { id, mut tx }) = routing::next(
             &self.pool,
             self.settings.routing.current(&self.pool).await?,
@@ -256,7 +246,7 @@ impl Tickets {
         caller: &Caller,
         req: pb::ExplainRoutingRequest,
     ) -> Result<pb::ExplainRoutingResponse> {
-        require(caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let user = Caller {
             user_id: req.user_id,
             routing: enneo_common::auth::Routing {
@@ -272,7 +262,7 @@ impl Tickets {
     }
 
     async fn forward(&self, caller: &Caller, req: pb::ForwardTicketRequest) -> Result<()> {
-        require(caller, permission::FORWARD_TICKET)?;
+        caller.require(permission::FORWARD_TICKET)?;
         let mut tx = self.pool.begin().await?;
         let row = store::get(&mut tx, req.id, false).await?;
         let subject = req.subject.clone().unwrap_or_else(|| {
@@ -323,7 +313,7 @@ impl Tickets {
     }
 
     async fn delete(&self, caller: &Caller, id: i64) -> Result<()> {
-        require(caller, permission::DELETE_TICKET)?;
+        caller.require(permission::DELETE_TICKET)?;
         let mut tx = self.pool.begin().await?;
         let mut row = store::get(&mut tx, id, true).await?;
         store::delete(&mut tx, id).await?;
@@ -399,7 +389,7 @@ impl TicketService for Tickets {
         request: Request<pb::SearchTicketsRequest>,
     ) -> Result<Response<pb::SearchTicketsResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        require(&caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let page = search::search(&self.pool, request.into_inner()).await?;
         Ok(Response::new(pb::SearchTicketsResponse {
             tickets: page.tickets.into_iter().map(TicketRow::into_proto).collect(),
@@ -414,7 +404,7 @@ impl TicketService for Tickets {
         request: Request<pb::GetTicketStatsRequest>,
     ) -> Result<Response<pb::GetTicketStatsResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        require(&caller, permission::READ_TICKET_STATS)?;
+        caller.require(permission::READ_TICKET_STATS)?;
         Ok(Response::new(stats::read(&self.pool).await?))
     }
 
@@ -432,7 +422,7 @@ impl TicketService for Tickets {
         request: Request<pb::PingTicketRequest>,
     ) -> Result<Response<pb::PingTicketResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        require(&caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let mut conn = self.pool.acquire().await.map_err(Error::from)?;
         let worked_on_by = presence::ping(&mut conn, request.get_ref().id, caller.user_id).await?;
         Ok(Response::new(pb::PingTicketResponse { worked_on_by }))
@@ -556,10 +546,10 @@ impl TicketService for Tickets {
         request: Request<pb::ListTicketActivityRequest>,
     ) -> Result<Response<pb::ListTicketActivityResponse>, Status> {
         let caller = grpc::caller(&request)?;
-        require(&caller, permission::READ_TICKETS)?;
+        caller.require(permission::READ_TICKETS)?;
         let req = request.into_inner();
         if req.technical {
-            require(&caller, permission::ACCESS_TECHNICAL_EVENTS)?;
+            caller.require(permission::ACCESS_TECHNICAL_EVENTS)?;
         }
         let mut conn = self.pool.acquire().await.map_err(Error::from)?;
         store::get(&mut conn, req.id, false).await?;

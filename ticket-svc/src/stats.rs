@@ -1,10 +1,9 @@
 //! `GET /ticket/stats`, answered from the read model the projections keep
 //! (`ticket.stats_ticket`). It lags the ticket table by the event path, by design.
 
+use enneo_common::service_error::Result;
 use enneo_proto::ticket::v1 as pb;
 use sqlx::PgPool;
-
-use crate::error::Result;
 
 /// Open tickets in total and by channel, priority and tag; every status by count.
 pub async fn read(pool: &PgPool) -> Result<pb::GetTicketStatsResponse> {

@@ -1,11 +1,11 @@
 //! SQL for `ticket.ticket`. Every column is written from a [`TicketRow`], so insert and
 //! update share one column list and one binding function.
 
+use enneo_common::service_error::{Error, Result};
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
 use sqlx::{PgConnection, Postgres};
 
-use crate::error::{Error, Result};
 use crate::model::TicketRow;
 
 /// Columns in bind order (everything but `id`).

@@ -6,12 +6,11 @@
 
 use enneo_common::auth::Caller;
 use enneo_common::grpc::request;
+use enneo_common::service_error::{Error, Result};
 use enneo_proto::settings::v1 as settings;
 use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
 use sqlx::PgConnection;
 use tonic::transport::Channel;
-
-use crate::error::{Error, Result};
 
 #[derive(Clone)]
 pub struct TagCheck {
@@ -65,8 +64,7 @@ impl TagCheck {
             .check_tags(request(settings::CheckTagsRequest { ids: unseen }, &Caller::system()))
             .await
             .map_err(|status| {
-                tracing::warn!(%status, "settings-svc cannot check tags");
-                Error::Unavailable("tags cannot be checked right now; try again".into())
+                Error::unavailable_because("tags cannot be checked right now; try again", status)
             })?
             .into_inner()
             .unknown;

@@ -812,6 +812,5 @@ pub async fn forward_ticket(
 }
 
 fn missing_ticket() -> ApiError {
-    tracing::error!("ticket-svc answered without a ticket");
-    ApiError::internal()
+    ApiError::internal_because("ticket-svc answered without a ticket")
 }

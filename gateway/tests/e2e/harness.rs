@@ -66,6 +66,8 @@ pub struct Stack {
     pub prefix: String,
     /// Receives the stack's outgoing mail (unless `Options::smtp_url` pointed elsewhere).
     pub mail: SmtpSink,
+    /// Stops ticket-svc alone (see [`Stack::stop_ticket_svc`]).
+    ticket_stop: CancellationToken,
     shutdown: CancellationToken,
 }
 
@@ -122,13 +124,14 @@ impl Stack {
             },
             settings_url: format!("http://{settings_addr}"),
         };
+        let ticket_stop = shutdown.child_token();
         let ticket = start_service(
             &ticket_svc::SPEC,
             &ticket_svc::MIGRATOR,
             &database,
             &prefix,
             options.ticket_amqp_url.clone(),
-            &shutdown,
+            &ticket_stop,
             |config, listener, shutdown| ticket_svc::run_with(config, settings, listener, shutdown),
         )
         .await;
@@ -173,6 +176,7 @@ impl Stack {
             database,
             prefix,
             mail,
+            ticket_stop,
             shutdown,
         };
         // Events published before a consumer's queue exists would have nowhere to go.
@@ -181,6 +185,11 @@ impl Stack {
             stack.wait_for_queue("ticket-svc.projections").await;
         }
         stack
+    }
+
+    /// Shuts ticket-svc down while the gateway and the other services keep running.
+    pub fn stop_ticket_svc(&self) {
+        self.ticket_stop.cancel();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -9,6 +9,7 @@ mod bulk;
 mod context;
 mod conversations;
 mod customers;
+mod errors;
 mod events;
 mod forward;
 mod lifecycle;

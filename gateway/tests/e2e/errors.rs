@@ -1,0 +1,65 @@
+//! The 5xx answers of the gateway: a service that is down, and a failure inside a service.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::harness::{Stack, send};
+
+#[tokio::test]
+async fn a_stopped_service_answers_503_with_retry_after() {
+    let stack = Stack::start().await;
+    let id = stack.create(json!({"channel": "email", "subject": "before the outage"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/ticket/{id}");
+    let (status, _) = send(stack.admin(Method::GET, &path)).await;
+    assert_eq!(status, 200);
+
+    stack.stop_ticket_svc();
+    // The service drains in-flight calls before it closes its port.
+    let mut response = None;
+    for _ in 0..100 {
+        let r = stack.admin(Method::GET, &path).send().await.unwrap();
+        if r.status() != 200 {
+            response = Some(r);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = response.expect("ticket-svc never went away");
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert!(response.headers().contains_key("x-request-id"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"success": false, "error": "service unavailable, try again shortly", "code": "unavailable"})
+    );
+
+    // Services that are still up keep answering.
+    let (status, _) = send(stack.admin(Method::GET, "/tag")).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn an_internal_failure_answers_500_and_tells_nothing() {
+    let stack = Stack::start().await;
+    let id = stack.create(json!({"channel": "email", "subject": "soon unreadable"})).await["id"]
+        .as_i64()
+        .unwrap();
+    // The service's own role loses a privilege it relies on: its query fails in PostgreSQL.
+    let mut db = stack.db().await;
+    sqlx::query("REVOKE SELECT ON ticket.ticket FROM enneo_ticket").execute(&mut db).await.unwrap();
+
+    let response = stack.admin(Method::GET, &format!("/ticket/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(response.headers().get("retry-after").is_none());
+    let text = response.text().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body, json!({"success": false, "error": "internal error", "code": "internal"}));
+    for leak in ["permission", "ticket.ticket", "SELECT", "enneo_ticket", "42501"] {
+        assert!(!text.contains(leak), "{leak} leaked: {text}");
+    }
+}
