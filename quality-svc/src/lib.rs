@@ -23,8 +23,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool =
-        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool = enneo_common::db::pool(
+        &config.database.url,
+        SPEC.schema,
+        config.database.max_connections.get(),
+    )?;
     let consumer = Consumer {
         pool: pool.clone(),
         schema: SPEC.schema,
