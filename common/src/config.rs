@@ -9,6 +9,7 @@ pub mod secret;
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
@@ -148,6 +149,46 @@ impl TryFrom<String> for LogFormat {
             _ => Err(format!("expected pretty or json, found {value:?}")),
         }
     }
+}
+
+/// Fails unless `path`, read through `read` with only the variables `env` (for what a file
+/// should not hold, such as a required secret), is a valid file that names the variable of every
+/// key: the test that keeps the examples in `deploy/config/` true.
+pub fn check_example(
+    prefix: &str,
+    path: &Path,
+    env: &[(&str, &str)],
+    read: impl FnOnce(&mut Layers) -> Result<(), ConfigError>,
+) -> Result<(), ConfigError> {
+    let env = env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
+    let mut layers = Layers::new(prefix, Some(path), env)?;
+    read(&mut layers)?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::from(e.to_string()))?;
+    let missing: Vec<&str> = layers.variables().filter(|name| !text.contains(name)).collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::from(format!(
+            "{} does not document {}",
+            path.display(),
+            missing.join(", ")
+        )));
+    }
+    layers.finish()
+}
+
+/// [`check_example`] for a service: `deploy/config/<name>.toml` against the shared settings
+/// and the service's own `O`.
+pub fn check_service_example<O: Section + Default>(spec: &ServiceSpec) -> Result<(), ConfigError> {
+    let path = example_path(spec.name);
+    check_example(spec.env_prefix, &path, &[], |layers| {
+        layers.section(ServiceConfig::defaults(spec))?;
+        layers.section(O::default())?;
+        Ok(())
+    })
+}
+
+/// `deploy/config/<binary>.toml` of this workspace.
+pub fn example_path(binary: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config").join(format!("{binary}.toml"))
 }
 
 #[cfg(test)]

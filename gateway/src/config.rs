@@ -83,6 +83,17 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_every_key() {
+        let path = enneo_common::config::example_path("gateway");
+        let secret = "s".repeat(MIN_SECRET_LEN);
+        let env = [("GATEWAY_JWT_SECRET", secret.as_str())];
+        enneo_common::config::check_example("GATEWAY", &path, &env, |layers| {
+            layers.section(Config::default()).map(drop)
+        })
+        .unwrap();
+    }
+
+    #[test]
     fn todays_variables_still_apply() {
         let config = load(&[
             ("GATEWAY_JWT_SECRET", &"s".repeat(32)),

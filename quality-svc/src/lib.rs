@@ -44,3 +44,12 @@ pub async fn run(
     pool.close().await;
     Ok(served?)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_example_file_documents_every_key() {
+        use enneo_common::config::{NoOptions, check_service_example};
+        check_service_example::<NoOptions>(&super::SPEC).unwrap();
+    }
+}

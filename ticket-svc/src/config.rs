@@ -53,6 +53,11 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_documents_every_key() {
+        enneo_common::config::check_service_example::<Config>(&crate::SPEC).unwrap();
+    }
+
+    #[test]
     fn todays_variables_still_apply() {
         let config = load(&[
             ("TICKET_SETTINGS_URL", "http://settings-svc:50054"),

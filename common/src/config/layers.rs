@@ -77,6 +77,8 @@ pub struct Layers {
     /// Environment name → key path of every key a section has read, to catch two keys that
     /// would share a variable.
     names: BTreeMap<String, String>,
+    /// The older names of those keys.
+    aliases: Vec<&'static str>,
 }
 
 impl Layers {
@@ -96,16 +98,25 @@ impl Layers {
     ) -> Result<Self, ConfigError> {
         let file = file.map(read_file).transpose()?;
         let env = env.into_iter().filter(|(_, value)| !value.is_empty()).collect();
-        Ok(Self { prefix: prefix.to_owned(), file, env, names: BTreeMap::new() })
+        Ok(Self {
+            prefix: prefix.to_owned(),
+            file,
+            env,
+            names: BTreeMap::new(),
+            aliases: Vec::new(),
+        })
     }
 
     /// Reads `T` over `defaults`, then validates it.
     pub fn section<T: Section>(&mut self, defaults: T) -> Result<T, ConfigError> {
-        let defaults = secret::revealed(|| Value::serialize(&defaults))
-            .map_err(|e| ConfigError(format!("compiled-in defaults: {e}")))?;
+        let defaults = secret::revealed(|| {
+            Value::serialize(&defaults)
+                .map_err(|e| ConfigError(format!("compiled-in defaults: {e}")))
+        })?;
         let keys = leaf_keys(&defaults);
         for (alias, key) in T::ENV_ALIASES {
             debug_assert!(keys.contains(*key), "alias {alias} names no key ({key})");
+            self.aliases.push(alias);
         }
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = &self.file {
@@ -140,6 +151,11 @@ impl Layers {
             .validate()
             .map_err(|i| ConfigError(format!("{}: {}", self.source(&i.key, &set_by), i.message)))?;
         Ok(value)
+    }
+
+    /// Every variable the sections read so far, older names included.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.names.keys().map(String::as_str).chain(self.aliases.iter().copied())
     }
 
     /// Fails on keys of the file that no section read: a misspelt key would otherwise be
