@@ -8,8 +8,9 @@
 #
 # State lives in .run/: <name>.pid, <name>.log, jwt-secret, settings-secret-key, admin-token.
 # Service configuration comes from the environment (see README.md); set
-# ENNEO_ENV_FILE to a file of VAR=value lines to load it first, and
-# ENNEO_SKIP_BUILD=1 to run the binaries already in target/release.
+# ENNEO_ENV_FILE to a file of VAR=value lines to load it first, ENNEO_CONFIG_DIR to a
+# directory of <binary>.toml files (see deploy/config/) that the binaries read under the
+# environment, and ENNEO_SKIP_BUILD=1 to run the binaries already in target/release.
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -32,13 +33,31 @@ if [[ -n "${ENNEO_ENV_FILE:-}" ]]; then
     set +a
 fi
 
-export RUST_LOG="${RUST_LOG:-info}"
-GATEWAY_HTTP_ADDR="${GATEWAY_HTTP_ADDR:-127.0.0.1:8005}"
-export GATEWAY_HTTP_ADDR
+# The TOML file of a binary in ENNEO_CONFIG_DIR, or nothing; passed as ENNEO_CONFIG so that
+# each binary reads its own file.
+config_file() {
+    local file="${ENNEO_CONFIG_DIR:-}/$1.toml"
+    if [[ -n "${ENNEO_CONFIG_DIR:-}" && -r "$file" ]]; then
+        printf '%s\n' "$file"
+    fi
+}
+
+# Runs a binary of BIN_DIR with its configuration file.
+run_binary() {
+    local name="$1"
+    shift
+    ENNEO_CONFIG="$(config_file "$name")" "$BIN_DIR/$name" "$@"
+}
 
 # URL to reach the gateway from this machine; a wildcard bind address becomes loopback.
+# The address is the gateway's own effective one (file and environment) once it is built.
 gateway_url() {
-    local host="${GATEWAY_HTTP_ADDR%:*}" port="${GATEWAY_HTTP_ADDR##*:}"
+    local addr=""
+    if [[ -x "$BIN_DIR/gateway" ]]; then
+        addr="$(run_binary gateway config 2>/dev/null | sed -n 's/^http_addr = "\(.*\)"$/\1/p')"
+    fi
+    addr="${addr:-${GATEWAY_HTTP_ADDR:-127.0.0.1:8005}}"
+    local host="${addr%:*}" port="${addr##*:}"
     case "$host" in
         "" | 0.0.0.0) host=127.0.0.1 ;;
         "[::]") host="[::1]" ;;
@@ -186,12 +205,13 @@ start() {
 
     for name in "${SERVICES[@]}"; do
         log "migrating $name"
-        "$BIN_DIR/$name" migrate --bootstrap-url "$ENNEO_BOOTSTRAP_URL"
+        run_binary "$name" migrate --bootstrap-url "$ENNEO_BOOTSTRAP_URL"
     done
 
     for name in "${BINARIES[@]}"; do
         log "starting $name (log: .run/$name.log)"
-        nohup "$BIN_DIR/$name" serve >"$RUN_DIR/$name.log" 2>&1 </dev/null &
+        ENNEO_CONFIG="$(config_file "$name")" nohup "$BIN_DIR/$name" serve \
+            >"$RUN_DIR/$name.log" 2>&1 </dev/null &
         printf '%s\n' "$!" >"$RUN_DIR/$name.pid"
     done
 
@@ -199,7 +219,7 @@ start() {
     url="$(gateway_url)"
     wait_healthy "$url"
 
-    (umask 077 && "$BIN_DIR/gateway" issue-token --user-id 1 --role admin --ttl-hours 720 \
+    (umask 077 && run_binary gateway issue-token --user-id 1 --role admin --ttl-hours 720 \
         >"$RUN_DIR/admin-token.tmp")
     mv "$RUN_DIR/admin-token.tmp" "$RUN_DIR/admin-token"
     chmod 600 "$RUN_DIR/admin-token"

@@ -55,3 +55,12 @@ pub async fn run(
         grpc::server().add_service(grpc::health()).add_service(AgentServiceServer::new(Agents));
     Ok(grpc::serve(router, listener, shutdown).await?)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_example_file_documents_every_key() {
+        use enneo_common::config::{NoOptions, check_service_example};
+        check_service_example::<NoOptions>(&super::SPEC).unwrap();
+    }
+}

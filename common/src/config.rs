@@ -1,14 +1,21 @@
-//! Configuration of the four gRPC services, read from environment variables with a
-//! per-service prefix (`TICKET_DATABASE_URL`, …). Defaults target a local developer machine.
+//! Configuration of every binary, in layers (see [`layers`]): compiled-in defaults, an
+//! optional TOML file (`--config PATH` or `ENNEO_CONFIG`), then environment variables with the
+//! binary's prefix (`TICKET_DATABASE_URL`, …). Defaults target a local developer machine;
+//! `deploy/config/` documents every key.
+
+pub mod effective;
+pub mod layers;
+pub mod secret;
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 
-use figment::Figment;
-use figment::providers::Env;
 use secrecy::SecretString;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+pub use effective::Effective;
+pub use layers::{ConfigError, Invalid, Layers, NoOptions, Section};
 
 /// What distinguishes one service from another in shared plumbing.
 #[derive(Debug, Clone, Copy)]
@@ -22,16 +29,28 @@ pub struct ServiceSpec {
     pub default_grpc_port: u16,
 }
 
-#[derive(Debug, Clone)]
+/// What every gRPC service reads. Settings every service shares (an outbox retention, a
+/// consumer prefetch, …) are a field here, or in one of its tables, plus its default.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceConfig {
     pub grpc_addr: SocketAddr,
-    pub database_url: SecretString,
-    pub database_max_connections: u32,
+    pub database: DatabaseConfig,
     pub amqp: AmqpConfig,
+    pub telemetry: TelemetryConfig,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseConfig {
+    /// The service's own role; see [`ServiceConfig::default_database_url`].
+    #[serde(serialize_with = "secret::serialize")]
+    pub url: SecretString,
+    /// Connection pool size.
+    pub max_connections: NonZeroU32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AmqpConfig {
+    #[serde(serialize_with = "secret::serialize")]
     pub url: SecretString,
     /// Prepended to every exchange and queue name; lets tests and tenants share a broker.
     pub prefix: String,
@@ -51,37 +70,17 @@ impl AmqpConfig {
 
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
-#[derive(Debug, Default, Deserialize)]
-struct RawServiceConfig {
-    grpc_addr: Option<SocketAddr>,
-    database_url: Option<String>,
-    database_max_connections: Option<u32>,
-    amqp_url: Option<String>,
-    amqp_prefix: Option<String>,
-    amqp_queue_expires_ms: Option<u32>,
-}
-
 impl ServiceConfig {
-    /// Reads `<PREFIX>_*` variables over the compiled-in defaults.
-    pub fn from_env(spec: &ServiceSpec) -> Result<Self> {
-        let raw: RawServiceConfig = Figment::new()
-            .merge(Env::prefixed(&format!("{}_", spec.env_prefix)))
-            .extract()
-            .map_err(|e| Error::Config(e.to_string()))?;
-        Ok(Self {
-            grpc_addr: raw
-                .grpc_addr
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], spec.default_grpc_port))),
-            database_url: SecretString::from(
-                raw.database_url.unwrap_or_else(|| Self::default_database_url(spec, "enneo")),
-            ),
-            database_max_connections: raw.database_max_connections.unwrap_or(10),
-            amqp: AmqpConfig {
-                url: SecretString::from(raw.amqp_url.unwrap_or_else(|| DEFAULT_AMQP_URL.into())),
-                prefix: raw.amqp_prefix.unwrap_or_default(),
-                queue_expires_ms: raw.amqp_queue_expires_ms,
+    pub fn defaults(spec: &ServiceSpec) -> Self {
+        Self {
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], spec.default_grpc_port)),
+            database: DatabaseConfig {
+                url: SecretString::from(Self::default_database_url(spec, "enneo")),
+                max_connections: NonZeroU32::new(10).expect("non-zero"),
             },
-        })
+            amqp: AmqpConfig::local(""),
+            telemetry: TelemetryConfig::default(),
+        }
     }
 
     /// `postgres://enneo_<schema>:enneo_<schema>@127.0.0.1:5432/<database>`: the development
@@ -91,3 +90,106 @@ impl ServiceConfig {
         format!("postgres://{role}:{role}@127.0.0.1:5432/{database}")
     }
 }
+
+impl Section for ServiceConfig {
+    const ENV_ALIASES: &'static [(&'static str, &'static str)] = TelemetryConfig::ENV_ALIASES;
+
+    fn validate(&self) -> Result<(), Invalid> {
+        self.telemetry.validate()
+    }
+}
+
+/// Logging and tracing, the `telemetry` table of every binary.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TelemetryConfig {
+    /// Log filter in `RUST_LOG` syntax, e.g. `info,ticket_svc=debug`.
+    pub log: String,
+    pub log_format: LogFormat,
+    /// OTLP/gRPC collector to export traces to, e.g. `http://otel-collector:4317`.
+    pub otlp_endpoint: Option<String>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self { log: "info".into(), log_format: LogFormat::Pretty, otlp_endpoint: None }
+    }
+}
+
+impl TelemetryConfig {
+    /// The conventional names, for a section whose `telemetry` field is this.
+    pub const ENV_ALIASES: &'static [(&'static str, &'static str)] = &[
+        ("RUST_LOG", "telemetry.log"),
+        ("LOG_FORMAT", "telemetry.log_format"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "telemetry.otlp_endpoint"),
+    ];
+
+    pub fn validate(&self) -> Result<(), Invalid> {
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .map_err(|e| Invalid::new("telemetry.log", format!("not a log filter: {e}")))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase", try_from = "String")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line, for log shipping.
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.to_ascii_lowercase().as_str() {
+            "pretty" => Ok(Self::Pretty),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("expected pretty or json, found {value:?}")),
+        }
+    }
+}
+
+/// Fails unless `path`, read through `read` with only the variables `env` (for what a file
+/// should not hold, such as a required secret), is a valid file that names the variable of every
+/// key: the test that keeps the examples in `deploy/config/` true.
+pub fn check_example(
+    prefix: &str,
+    path: &Path,
+    env: &[(&str, &str)],
+    read: impl FnOnce(&mut Layers) -> Result<(), ConfigError>,
+) -> Result<(), ConfigError> {
+    let env = env.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
+    let mut layers = Layers::new(prefix, Some(path), env)?;
+    read(&mut layers)?;
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::from(e.to_string()))?;
+    let missing: Vec<&str> = layers.variables().filter(|name| !text.contains(name)).collect();
+    if !missing.is_empty() {
+        return Err(ConfigError::from(format!(
+            "{} does not document {}",
+            path.display(),
+            missing.join(", ")
+        )));
+    }
+    layers.finish()
+}
+
+/// [`check_example`] for a service: `deploy/config/<name>.toml` against the shared settings
+/// and the service's own `O`.
+pub fn check_service_example<O: Section + Default>(spec: &ServiceSpec) -> Result<(), ConfigError> {
+    let path = example_path(spec.name);
+    check_example(spec.env_prefix, &path, &[], |layers| {
+        layers.section(ServiceConfig::defaults(spec))?;
+        layers.section(O::default())?;
+        Ok(())
+    })
+}
+
+/// `deploy/config/<binary>.toml` of this workspace.
+pub fn example_path(binary: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/config").join(format!("{binary}.toml"))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,6 +1,6 @@
-//! Logging and tracing: `RUST_LOG` filter, `LOG_FORMAT=json|pretty`, and OTLP export when
-//! `OTEL_EXPORTER_OTLP_ENDPOINT` is set. W3C trace context crosses HTTP, gRPC and AMQP
-//! through the helpers below.
+//! Logging and tracing as the `telemetry` configuration says (a log filter in `RUST_LOG`
+//! syntax, `pretty` or `json` lines, OTLP export when an endpoint is set). W3C trace context
+//! crosses HTTP, gRPC and AMQP through the helpers below.
 
 use std::collections::HashMap;
 
@@ -14,6 +14,7 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+use crate::config::{LogFormat, TelemetryConfig};
 use crate::error::{Error, Result};
 
 /// Flushes pending spans when dropped; keep it alive for the whole process.
@@ -30,13 +31,11 @@ impl Drop for TelemetryGuard {
 }
 
 /// Installs the global subscriber for a binary.
-pub fn init(service_name: &'static str) -> Result<TelemetryGuard> {
+pub fn init(service_name: &'static str, config: &TelemetryConfig) -> Result<TelemetryGuard> {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let resource = opentelemetry_sdk::Resource::builder().with_service_name(service_name).build();
     let mut builder = SdkTracerProvider::builder().with_resource(resource);
-    if let Some(endpoint) =
-        std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty())
-    {
+    if let Some(endpoint) = config.otlp_endpoint.as_deref().filter(|e| !e.is_empty()) {
         use opentelemetry_otlp::WithExportConfig as _;
         let exporter = opentelemetry_otlp::SpanExporter::builder()
             .with_tonic()
@@ -47,9 +46,9 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard> {
     }
     let provider = builder.build();
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer(service_name));
-    // RUST_LOG filters log output only: trace context must survive a quiet log level.
-    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let json = std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    // The log filter applies to log output only: trace context must survive a quiet level.
+    let filter = || EnvFilter::try_new(&config.log).map_err(|e| Error::Telemetry(e.to_string()));
+    let json = config.log_format == LogFormat::Json;
     let registry = tracing_subscriber::registry().with(otel.with_filter(LevelFilter::INFO));
     let installed = if json {
         registry
@@ -57,11 +56,11 @@ pub fn init(service_name: &'static str) -> Result<TelemetryGuard> {
                 tracing_subscriber::fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .with_filter(filter()),
+                    .with_filter(filter()?),
             )
             .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().with_filter(filter())).try_init()
+        registry.with(tracing_subscriber::fmt::layer().with_filter(filter()?)).try_init()
     };
     installed.map_err(|e| Error::Telemetry(e.to_string()))?;
     Ok(TelemetryGuard { provider })

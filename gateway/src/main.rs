@@ -1,10 +1,16 @@
+use std::path::PathBuf;
+
 use clap::{Parser, Subcommand};
 use enneo_common::auth::{Claims, Role};
+use enneo_common::config::Effective;
 use secrecy::ExposeSecret;
 
 #[derive(Parser)]
 #[command(version, about = "Enneo Mind REST gateway")]
 struct Cli {
+    /// TOML file read over the compiled-in defaults; environment variables override it.
+    #[arg(long, global = true, env = "ENNEO_CONFIG", value_name = "PATH")]
+    config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -32,12 +38,24 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         required_tags: Vec<i64>,
     },
+    /// Print the effective configuration, secrets masked, and exit.
+    Config {
+        /// JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = gateway::Config::from_env()?;
+    let file = cli.config.filter(|path| !path.as_os_str().is_empty());
+    let config = gateway::Config::load(file.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Config { json } => {
+            let effective = Effective::default().with(&config)?;
+            println!("{}", if json { effective.to_json() } else { effective.to_toml()? });
+            Ok(())
+        }
         Command::IssueToken { user_id, role, ttl_hours, skills, excluded_tags, required_tags } => {
             let role =
                 Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin or agent"))?;
@@ -65,7 +83,7 @@ fn main() -> anyhow::Result<()> {
         Command::Serve => {
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             runtime.block_on(async {
-                let _telemetry = enneo_common::telemetry::init("gateway")?;
+                let _telemetry = enneo_common::telemetry::init("gateway", &config.telemetry)?;
                 let listener = tokio::net::TcpListener::bind(config.http_addr).await?;
                 tracing::info!(addr = %config.http_addr, "serving HTTP");
                 gateway::run(config, listener, enneo_common::shutdown::on_signal()).await?;

@@ -23,8 +23,11 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool =
-        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool = enneo_common::db::pool(
+        &config.database.url,
+        SPEC.schema,
+        config.database.max_connections.get(),
+    )?;
     let consumer = Consumer {
         pool: pool.clone(),
         schema: SPEC.schema,
@@ -40,4 +43,13 @@ pub async fn run(
     let _ = consumer.await;
     pool.close().await;
     Ok(served?)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_example_file_documents_every_key() {
+        use enneo_common::config::{NoOptions, check_service_example};
+        check_service_example::<NoOptions>(&super::SPEC).unwrap();
+    }
 }

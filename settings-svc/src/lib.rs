@@ -29,25 +29,18 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Serves with mailbox OAuth configured from the environment (`SETTINGS_MICROSOFT_*`,
-/// `SETTINGS_SECRET_KEY`).
-pub async fn run(
-    config: ServiceConfig,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    run_with(config, oauth::OAuthConfig::from_env()?, listener, shutdown).await
-}
-
 /// Serves until `shutdown`: gRPC on `listener` and the outbox relay.
-pub async fn run_with(
+pub async fn run(
     config: ServiceConfig,
     oauth: oauth::OAuthConfig,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool =
-        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool = enneo_common::db::pool(
+        &config.database.url,
+        SPEC.schema,
+        config.database.max_connections.get(),
+    )?;
     let outbox = Outbox::new(SPEC.schema);
     let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
     let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(15)).build()?;

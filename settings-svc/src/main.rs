@@ -1,3 +1,3 @@
 fn main() -> anyhow::Result<()> {
-    enneo_common::service::main(settings_svc::SPEC, &settings_svc::MIGRATOR, settings_svc::run)
+    enneo_common::service::main_with(settings_svc::SPEC, &settings_svc::MIGRATOR, settings_svc::run)
 }

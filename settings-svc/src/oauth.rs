@@ -10,6 +10,7 @@ use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use enneo_common::auth::{Caller, permission};
 use enneo_common::service_error::{Error, Result};
+use enneo_common::config::{Invalid, Section, secret};
 use enneo_proto::settings::v1 as pb;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -19,48 +20,63 @@ use sha2::{Digest, Sha256};
 
 use crate::service::Settings;
 
-#[derive(Debug, Clone)]
+/// settings-svc's own configuration: the Microsoft app that connects mailboxes
+/// (`microsoft_*`) and the key that protects its tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OAuthConfig {
+    #[serde(rename = "microsoft_client_id")]
     pub client_id: Option<String>,
     /// Falls back to the `microsoftOAuthClientSecret` setting.
+    #[serde(rename = "microsoft_client_secret", serialize_with = "secret::serialize_option")]
     pub client_secret: Option<SecretString>,
+    #[serde(rename = "microsoft_authorize_url")]
     pub authorize_url: String,
+    #[serde(rename = "microsoft_token_url")]
     pub token_url: String,
+    #[serde(rename = "microsoft_redirect_uri")]
     pub redirect_uri: String,
+    #[serde(rename = "microsoft_scopes")]
     pub scopes: String,
     /// Encrypts tokens at rest and signs `state`; `None` leaves mailbox OAuth unavailable.
+    #[serde(serialize_with = "secret::serialize_option")]
     pub secret_key: Option<SecretString>,
+    /// How long a `state` stays valid.
+    #[serde(skip, default = "default_state_ttl")]
     pub state_ttl: Duration,
 }
 
-impl OAuthConfig {
-    /// `SETTINGS_MICROSOFT_*` and `SETTINGS_SECRET_KEY`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let secret_key = var("SETTINGS_SECRET_KEY").map(SecretString::from);
-        if let Some(key) = &secret_key {
-            anyhow::ensure!(
-                key.expose_secret().len() >= 32,
-                "SETTINGS_SECRET_KEY needs at least 32 characters"
-            );
-        }
-        Ok(Self {
-            client_id: var("SETTINGS_MICROSOFT_CLIENT_ID"),
-            client_secret: var("SETTINGS_MICROSOFT_CLIENT_SECRET").map(SecretString::from),
-            authorize_url: var("SETTINGS_MICROSOFT_AUTHORIZE_URL")
-                .unwrap_or_else(|| "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into()),
-            token_url: var("SETTINGS_MICROSOFT_TOKEN_URL")
-                .unwrap_or_else(|| "https://login.microsoftonline.com/common/oauth2/v2.0/token".into()),
-            redirect_uri: var("SETTINGS_MICROSOFT_REDIRECT_URI")
-                .unwrap_or_else(|| "http://127.0.0.1:8005/api/mind/settings/mailbox/microsoft/callback".into()),
-            scopes: var("SETTINGS_MICROSOFT_SCOPES").unwrap_or_else(|| {
-                "offline_access https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send".into()
-            }),
-            secret_key,
-            state_ttl: Duration::from_secs(600),
-        })
-    }
+fn default_state_ttl() -> Duration {
+    Duration::from_secs(600)
+}
 
+impl Default for OAuthConfig {
+    fn default() -> Self {
+        Self {
+            client_id: None,
+            client_secret: None,
+            authorize_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize".into(),
+            token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token".into(),
+            redirect_uri: "http://127.0.0.1:8005/api/mind/settings/mailbox/microsoft/callback"
+                .into(),
+            scopes: "offline_access https://outlook.office.com/IMAP.AccessAsUser.All \
+                     https://outlook.office.com/SMTP.Send"
+                .into(),
+            secret_key: None,
+            state_ttl: default_state_ttl(),
+        }
+    }
+}
+
+impl Section for OAuthConfig {
+    fn validate(&self) -> std::result::Result<(), Invalid> {
+        if self.secret_key.as_ref().is_some_and(|key| key.expose_secret().len() < 32) {
+            return Err(Invalid::new("secret_key", "needs at least 32 characters"));
+        }
+        Ok(())
+    }
+}
+
+impl OAuthConfig {
     fn key(&self) -> Result<[u8; 32]> {
         let key = self.secret_key.as_ref().ok_or_else(|| {
             Error::Unprocessable("mailbox OAuth is not configured (SETTINGS_SECRET_KEY)".into())
@@ -282,6 +298,8 @@ impl Settings {
 
 #[cfg(test)]
 mod tests {
+    use enneo_common::config::{ConfigError, Layers};
+
     use super::*;
 
     #[test]
@@ -304,5 +322,33 @@ mod tests {
         assert!(!sealed.windows(12).any(|w| w == b"secret-token"));
         assert_eq!(decrypt(&key, &sealed).unwrap(), b"secret-token");
         assert_eq!(decrypt(&[2u8; 32], &sealed), None);
+    }
+
+    fn load(vars: &[(&str, &str)]) -> std::result::Result<OAuthConfig, ConfigError> {
+        let env = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Layers::new("SETTINGS", None, env)?.section(OAuthConfig::default())
+    }
+
+    #[test]
+    fn the_example_file_documents_every_key() {
+        enneo_common::config::check_service_example::<OAuthConfig>(&crate::SPEC).unwrap();
+    }
+
+    #[test]
+    fn configuration_reads_todays_variables() {
+        let config = load(&[
+            ("SETTINGS_MICROSOFT_CLIENT_ID", "app"),
+            ("SETTINGS_MICROSOFT_CLIENT_SECRET", "shh"),
+            ("SETTINGS_MICROSOFT_TOKEN_URL", "http://127.0.0.1:9/token"),
+            ("SETTINGS_SECRET_KEY", ""),
+        ])
+        .unwrap();
+        assert_eq!(config.client_id.as_deref(), Some("app"));
+        assert_eq!(config.client_secret.as_ref().map(|s| s.expose_secret()), Some("shh"));
+        assert_eq!(config.token_url, "http://127.0.0.1:9/token");
+        assert!(config.authorize_url.starts_with("https://login.microsoftonline.com/"));
+        assert!(config.secret_key.is_none(), "an empty variable is unset");
+        let short = load(&[("SETTINGS_SECRET_KEY", "short")]).unwrap_err().to_string();
+        assert_eq!(short, "SETTINGS_SECRET_KEY: needs at least 32 characters");
     }
 }

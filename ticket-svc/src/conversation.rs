@@ -413,7 +413,7 @@ impl Tickets {
             let subject = row.subject.clone().unwrap_or_else(|| format!("Ticket #{}", ticket.id));
             mail::queue(
                 tx,
-                &self.settings.mail,
+                &self.config.mail,
                 mail::Outgoing {
                     ticket_id: ticket.id,
                     purpose: "reply",

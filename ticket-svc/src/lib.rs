@@ -2,6 +2,7 @@
 //! event-fed read side (stats, activity trail).
 
 pub mod activity;
+pub mod config;
 pub mod conversation;
 pub mod customers;
 pub mod events;
@@ -34,50 +35,23 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     default_grpc_port: 50051,
 };
 
+pub use config::Config;
+
 pub static MIGRATOR: Migrator = sqlx::migrate!();
-
-/// What ticket-svc needs beyond the shared service configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub routing: routing::Settings,
-    pub mail: mail::Settings,
-    /// settings-svc's gRPC address, where ticket tags are checked (`TICKET_SETTINGS_URL`).
-    pub settings_url: String,
-}
-
-/// Where settings-svc listens by default (its default gRPC port on this host).
-pub const DEFAULT_SETTINGS_URL: &str = "http://127.0.0.1:50054";
-
-impl Settings {
-    pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self {
-            routing: routing::Settings::from_env()?,
-            mail: mail::Settings::from_env()?,
-            settings_url: std::env::var("TICKET_SETTINGS_URL")
-                .unwrap_or_else(|_| DEFAULT_SETTINGS_URL.into()),
-        })
-    }
-}
-
-/// Serves with settings from the environment (`TICKET_ROUTING_*`, `TICKET_SMTP_URL`, …).
-pub async fn run(
-    config: ServiceConfig,
-    listener: TcpListener,
-    shutdown: CancellationToken,
-) -> anyhow::Result<()> {
-    run_with(config, Settings::from_env()?, listener, shutdown).await
-}
 
 /// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the projections and the
 /// mailer.
-pub async fn run_with(
+pub async fn run(
     config: ServiceConfig,
-    settings: Settings,
+    ticket: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let pool =
-        enneo_common::db::pool(&config.database_url, SPEC.schema, config.database_max_connections)?;
+    let pool = enneo_common::db::pool(
+        &config.database.url,
+        SPEC.schema,
+        config.database.max_connections.get(),
+    )?;
     let outbox = Outbox::new(SPEC.schema);
     let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
     let projection = Consumer {
@@ -92,12 +66,13 @@ pub async fn run_with(
     let mail_queued = std::sync::Arc::new(tokio::sync::Notify::new());
     let mailer = mail::Mailer {
         pool: pool.clone(),
-        settings: settings.mail.clone(),
+        settings: ticket.mail.clone(),
         wake: mail_queued.clone(),
     };
     let mailer = tokio::spawn(mailer.run(shutdown.clone()));
-    let tags = tags::TagCheck::new(&settings.settings_url)?;
-    let tickets = service::Tickets { pool: pool.clone(), outbox, settings, mail_queued, tags };
+    let tags = tags::TagCheck::new(&ticket.settings_url)?;
+    let tickets =
+        service::Tickets { pool: pool.clone(), outbox, config: ticket, mail_queued, tags };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
         .add_service(TicketServiceServer::new(tickets));

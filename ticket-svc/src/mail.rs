@@ -6,38 +6,49 @@ use std::time::Duration;
 
 use chrono::Utc;
 use enneo_common::service_error::{Error, Result};
+use enneo_common::config::Invalid;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone)]
-pub struct Settings {
+/// The `[mail]` configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Config {
     /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required`, `smtps://host:465`.
+    #[serde(rename = "smtp_url", serialize_with = "enneo_common::config::secret::serialize")]
     pub url: SecretString,
     /// The sender of every mail, e.g. `Support <support@example.com>`.
     pub from: String,
     /// First retry delay; doubles per attempt up to 10 minutes.
+    #[serde(skip, default = "default_retry_base")]
     pub retry_base: Duration,
 }
 
-impl Settings {
-    /// `TICKET_SMTP_URL` (default `smtp://127.0.0.1:25`) and `TICKET_MAIL_FROM`.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let settings = Self {
-            url: SecretString::from(
-                std::env::var("TICKET_SMTP_URL").unwrap_or_else(|_| "smtp://127.0.0.1:25".into()),
-            ),
-            from: std::env::var("TICKET_MAIL_FROM")
-                .unwrap_or_else(|_| "Enneo Mind <no-reply@localhost>".into()),
-            retry_base: Duration::from_secs(2),
-        };
-        settings.from.parse::<Mailbox>().map_err(|e| anyhow::anyhow!("TICKET_MAIL_FROM: {e}"))?;
-        AsyncSmtpTransport::<Tokio1Executor>::from_url(settings.url.expose_secret())
-            .map_err(|e| anyhow::anyhow!("TICKET_SMTP_URL: {e}"))?;
-        Ok(settings)
+fn default_retry_base() -> Duration {
+    Duration::from_secs(2)
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            url: SecretString::from("smtp://127.0.0.1:25"),
+            from: "Enneo Mind <no-reply@localhost>".into(),
+            retry_base: default_retry_base(),
+        }
+    }
+}
+
+impl Config {
+    /// Refuses a sender or a server URL that no mail could go out with.
+    pub fn validate(&self) -> std::result::Result<(), Invalid> {
+        self.from.parse::<Mailbox>().map_err(|e| Invalid::new("mail.from", e))?;
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(self.url.expose_secret())
+            .map_err(|e| Invalid::new("mail.smtp_url", e))?;
+        Ok(())
     }
 }
 
@@ -64,7 +75,7 @@ pub fn check_addresses(field: &str, addresses: &[String]) -> Result<()> {
 }
 
 /// Queues `mail` inside the caller's transaction.
-pub async fn queue(conn: &mut PgConnection, settings: &Settings, mail: Outgoing<'_>) -> Result<()> {
+pub async fn queue(conn: &mut PgConnection, settings: &Config, mail: Outgoing<'_>) -> Result<()> {
     if mail.to.is_empty() {
         return Err(Error::InvalidArgument("at least one recipient is required".into()));
     }
@@ -105,7 +116,7 @@ struct Row {
 
 pub struct Mailer {
     pub pool: PgPool,
-    pub settings: Settings,
+    pub settings: Config,
     pub wake: std::sync::Arc<Notify>,
 }
 

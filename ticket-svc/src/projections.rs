@@ -14,7 +14,7 @@ use crate::events::{
 pub const QUEUE: &str = "ticket-svc.projections";
 pub const ROUTING_KEYS: &[&str] = &["ticket.#", "settings.SettingChanged"];
 
-/// Settings this service acts on; see [`crate::routing::Settings::current`].
+/// Settings this service acts on; see [`crate::routing::Config::current`].
 pub const CACHED_SETTINGS: &[&str] = &["autopilotTagMatchingMode", "autopilotOrderingSequence"];
 
 pub struct Projections;

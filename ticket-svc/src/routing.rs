@@ -8,6 +8,7 @@ use chrono::Utc;
 use enneo_common::auth::Caller;
 use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, QueryBuilder, Transaction};
 
 use crate::presence;
@@ -19,16 +20,19 @@ use crate::tags::id_list;
 const QUEUE_WINDOW: i64 = 1000;
 
 /// `autopilotTagMatchingMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Matching {
     /// At least one of the ticket's tags is a skill (the default).
+    #[serde(rename = "matchAny")]
     Any,
     /// Every tag of the ticket is a skill.
+    #[serde(rename = "matchAll")]
     All,
 }
 
 /// `autopilotOrderingSequence`: primary key plus tie-breaker.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Ordering {
     /// SLA due date ascending, most overdue first; no due date counts as 2099-12-31.
     DueDate,
@@ -39,13 +43,16 @@ pub enum Ordering {
     PriorityThenOldest,
 }
 
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
+/// The `[routing]` configuration: defaults until the tenant settings
+/// `autopilotTagMatchingMode` / `autopilotOrderingSequence` are set.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Config {
     pub matching: Matching,
+    #[serde(rename = "order")]
     pub ordering: Ordering,
 }
 
-impl Default for Settings {
+impl Default for Config {
     fn default() -> Self {
         Self { matching: Matching::Any, ordering: Ordering::DueDate }
     }
@@ -69,24 +76,7 @@ fn ordering(value: &str) -> Option<Ordering> {
     }
 }
 
-impl Settings {
-    /// Defaults from `TICKET_ROUTING_MATCHING` (matchAny | matchAll) and `TICKET_ROUTING_ORDER`
-    /// (dueDate | priorityThenDueDate | priorityThenNewest | priorityThenOldest); the tenant
-    /// settings `autopilotTagMatchingMode` / `autopilotOrderingSequence` override them.
-    pub fn from_env() -> anyhow::Result<Self> {
-        let mut settings = Self::default();
-        if let Ok(value) = std::env::var("TICKET_ROUTING_MATCHING") {
-            settings.matching = matching(&value).ok_or_else(|| {
-                anyhow::anyhow!("TICKET_ROUTING_MATCHING: unknown mode {value:?}")
-            })?;
-        }
-        if let Ok(value) = std::env::var("TICKET_ROUTING_ORDER") {
-            settings.ordering = ordering(&value)
-                .ok_or_else(|| anyhow::anyhow!("TICKET_ROUTING_ORDER: unknown order {value:?}"))?;
-        }
-        Ok(settings)
-    }
-
+impl Config {
     /// These defaults overridden by the tenant settings cached from `SettingChanged`.
     pub async fn current(self, pool: &PgPool) -> Result<Self> {
         let cached: Vec<(String, serde_json::Value)> =
@@ -129,7 +119,7 @@ impl Settings {
 /// tickets assigned to the caller first (they bypass the tag filters), then unassigned ones.
 async fn queue(
     pool: &PgPool,
-    settings: Settings,
+    settings: Config,
     caller: &Caller,
     filters: &[pb::Filter],
 ) -> Result<Vec<i64>> {
@@ -145,7 +135,7 @@ async fn queue(
 /// in distribution order instead of sorting every open ticket.
 async fn part(
     pool: &PgPool,
-    settings: Settings,
+    settings: Config,
     caller: &Caller,
     conditions: &[Condition],
     ignored: &[i64],
@@ -222,7 +212,7 @@ pub struct Claimed {
 /// Picks and claims the next ticket; `None` when the caller's queue is empty.
 pub async fn next(
     pool: &PgPool,
-    settings: Settings,
+    settings: Config,
     caller: &Caller,
     req: &pb::GetNextTicketRequest,
 ) -> Result<Option<Claimed>> {
@@ -422,7 +412,7 @@ fn obstacles(
 /// `ticket_id` — whether and why (not) that ticket would be routed to them.
 pub async fn explain(
     pool: &PgPool,
-    settings: Settings,
+    settings: Config,
     user: &Caller,
     req: &pb::ExplainRoutingRequest,
 ) -> Result<pb::ExplainRoutingResponse> {

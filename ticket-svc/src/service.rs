@@ -25,7 +25,7 @@ use crate::{activity, customers, mail, presence, routing, search, stats, store};
 pub struct Tickets {
     pub pool: PgPool,
     pub outbox: Outbox,
-    pub settings: crate::Settings,
+    pub config: crate::Config,
     /// Wakes the mailer when a mail was queued.
     pub mail_queued: std::sync::Arc<tokio::sync::Notify>,
     pub tags: crate::tags::TagCheck,
@@ -222,13 +222,9 @@ impl Tickets {
 
     async fn next(&self, caller: &Caller, req: pb::GetNextTicketRequest) -> Result<Option<i64>> {
         caller.require(permission::READ_TICKETS)?;
-        let Some(routing::Claimed { id, mut tx }) = routing::next(
-            &self.pool,
-            self.settings.routing.current(&self.pool).await?,
-            caller,
-            &req,
-        )
-        .await?
+        let Some(routing::Claimed { id, mut tx }) =
+            routing::next(&self.pool, self.config.routing.current(&self.pool).await?, caller, &req)
+                .await?
         else {
             return Ok(None);
         };
@@ -257,7 +253,7 @@ impl Tickets {
             },
             ..Caller::system()
         };
-        let settings = self.settings.routing.current(&self.pool).await?;
+        let settings = self.config.routing.current(&self.pool).await?;
         routing::explain(&self.pool, settings, &user, &req).await
     }
 
@@ -290,7 +286,7 @@ impl Tickets {
         let text = format!("{}\n\n{header}\n\n{original_text}", mail::html_to_text(&note_html));
         mail::queue(
             &mut tx,
-            &self.settings.mail,
+            &self.config.mail,
             mail::Outgoing {
                 ticket_id: row.id,
                 purpose: "forward",

@@ -3,12 +3,15 @@
 //! queues under a per-test prefix), so tests run in parallel without seeing each other.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use enneo_common::auth::{Claims, sign};
-use enneo_common::config::{AmqpConfig, ServiceConfig, ServiceSpec};
+use enneo_common::config::{
+    AmqpConfig, DatabaseConfig, ServiceConfig, ServiceSpec, TelemetryConfig,
+};
 use lapin::options::QueueDeclareOptions;
 use lapin::types::FieldTable;
 use secrecy::SecretString;
@@ -111,13 +114,13 @@ impl Stack {
             &prefix,
             None,
             &shutdown,
-            |config, listener, shutdown| settings_svc::run_with(config, oauth, listener, shutdown),
+            |config, listener, shutdown| settings_svc::run(config, oauth, listener, shutdown),
         )
         .await;
 
-        let settings = ticket_svc::Settings {
-            routing: ticket_svc::routing::Settings::default(),
-            mail: ticket_svc::mail::Settings {
+        let ticket_config = ticket_svc::Config {
+            routing: ticket_svc::routing::Config::default(),
+            mail: ticket_svc::mail::Config {
                 url: SecretString::from(options.smtp_url.clone().unwrap_or_else(|| mail.url())),
                 from: "Enneo Test <support@enneo.test>".into(),
                 retry_base: Duration::from_millis(300),
@@ -132,7 +135,7 @@ impl Stack {
             &prefix,
             options.ticket_amqp_url.clone(),
             &ticket_stop,
-            |config, listener, shutdown| ticket_svc::run_with(config, settings, listener, shutdown),
+            |config, listener, shutdown| ticket_svc::run(config, ticket_config, listener, shutdown),
         )
         .await;
         let agent = start_service(
@@ -165,6 +168,7 @@ impl Stack {
             quality_url: format!("http://{quality}"),
             settings_url: format!("http://{settings_addr}"),
             cookie_secure: false,
+            telemetry: TelemetryConfig::default(),
         };
         tokio::spawn(gateway::run(config, listener, shutdown.child_token()));
 
@@ -332,16 +336,19 @@ where
     let role = format!("enneo_{}", spec.schema);
     let config = ServiceConfig {
         grpc_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: SecretString::from(format!(
-            "postgres://{role}:{role}@{}/{database}",
-            pg_host_port()
-        )),
-        database_max_connections: 5,
+        database: DatabaseConfig {
+            url: SecretString::from(format!(
+                "postgres://{role}:{role}@{}/{database}",
+                pg_host_port()
+            )),
+            max_connections: NonZeroU32::new(5).unwrap(),
+        },
         amqp: AmqpConfig {
             url: SecretString::from(amqp_url_override.unwrap_or_else(amqp_url)),
             prefix: prefix.to_owned(),
             queue_expires_ms: Some(120_000),
         },
+        telemetry: TelemetryConfig::default(),
     };
     enneo_common::service::migrate(spec, &config, migrator, Some(&admin_url()))
         .await
