@@ -145,14 +145,24 @@ fn trim_street(raw: &str) -> Option<(usize, String)> {
 }
 
 pub fn extract(hint: &Hint, doc: &Doc) -> Option<Candidate> {
-    let found = cues::find(doc, hint, &[], &[], &[]);
+    // "von der Goethestraße 3 … in die Schillerstr. 12a": the move goes from the old address
+    // to the new one.
+    let to = ["nach", "in die", "to", "into", "an", "neue", "new"];
+    let found = cues::find(doc, hint, &to, &[], &[]);
+    let moved_from = |at: usize| {
+        let from = (0..=at.saturating_sub(12)).rev().find(|&i| doc.text.is_char_boundary(i));
+        let before = crate::text::fold(&doc.text[from.unwrap_or(0)..at]);
+        ["von der ", "von ", "vom ", "aus der ", "from ", "out of "]
+            .iter()
+            .any(|w| before.ends_with(w))
+    };
     let candidates: Vec<Candidate> = addresses(&doc.text)
         .into_iter()
         // The sender's own address heads a letter or stands in the signature.
         .filter(|a| {
             let signature = doc.layout.in_signature(a.start) && !doc.signature_referenced;
             let sender = doc.layout.in_letterhead(a.start) || signature;
-            !sender
+            !sender && !moved_from(a.start)
         })
         .map(|a| Candidate {
             value: json!({"street": a.street, "houseNumber": a.house_number,
@@ -219,5 +229,11 @@ mod tests {
         let v = extract(&h, &d).unwrap().value;
         assert_eq!(v["street"], "Tannenweg");
         assert_eq!(v["houseNumber"], "7a");
+        let d = doc(
+            "wir ziehen von der Goethestraße 3, 10115 Berlin in die Schillerstr. 12a, 14482 Potsdam.",
+            "2026-10-01T10:00:00+02:00",
+            "de",
+        );
+        assert_eq!(extract(&h, &d).unwrap().value["street"], "Schillerstr.");
     }
 }

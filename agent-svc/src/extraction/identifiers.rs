@@ -18,6 +18,8 @@ pub enum Kind {
     Customer,
     /// Order numbers, mandate references, phone numbers and the like.
     Other,
+    /// A number after "Zählerstand" or "reading" is a reading, not an identifier.
+    Reading,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,10 +81,8 @@ const OTHER: &[&str] = &[
     "Postfach",
     "Zählpunkt",
     "Marktlokation",
-    "Zählerstand",
-    "Stand",
-    "reading",
 ];
+const READING: &[&str] = &["Zählerstand", "Stand", "reading", "Ablesung"];
 /// Speaker names in call transcripts, which are not labels.
 const SPEAKERS: &[&str] = &["kunde", "kundin", "customer"];
 
@@ -94,6 +94,7 @@ fn labels(doc: &Doc, hint: &Hint, target: Kind) -> Vec<(usize, usize, Kind)> {
         (CONTRACT, Kind::Contract),
         (CUSTOMER, Kind::Customer),
         (OTHER, Kind::Other),
+        (READING, Kind::Reading),
     ];
     for (set, kind) in sets {
         for phrase in set {
@@ -158,14 +159,16 @@ pub fn identifiers(doc: &Doc, hint: &Hint, target: Kind) -> Vec<Id> {
                 doc.sentence_of(s) == doc.sentence_of(m.start())
                     || m.start() - s <= 70 && !between.contains("\n\n")
             })
-            .max_by_key(|&&(s, e, kind)| (e, std::cmp::Reverse(s), kind == Kind::Other));
+            .max_by_key(|&&(s, e, kind)| {
+                (e, std::cmp::Reverse(s), matches!(kind, Kind::Other | Kind::Reading))
+            });
         let shaped = METER_SHAPE.is_match(t);
         let (kind, distance) = match label {
             _ if shaped => (Kind::Meter, 0),
             Some(&(_, e, kind)) => (kind, m.start() - e),
             None => continue,
         };
-        if kind == Kind::Meter && !shaped && (digits < 6 || t.len() > 16) {
+        if kind == Kind::Reading || kind == Kind::Meter && !shaped && (digits < 6 || t.len() > 16) {
             continue;
         }
         out.push(Id { start: m.start(), end: m.end(), text: t.to_owned(), kind, distance });
