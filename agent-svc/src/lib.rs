@@ -13,6 +13,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 pub mod engine;
+pub mod extraction;
+pub mod text;
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "agent-svc",
