@@ -99,29 +99,19 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
 
 /// `a=1&b=2` decoded (`+` and `%XX`), for parameters that may repeat (`type=a&type=b`).
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        let s = s.replace('+', " ");
-        let bytes = s.as_bytes();
-        let mut out = Vec::with_capacity(bytes.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-            if let (b'%', Some(Ok(b))) = (bytes[i], hex.map(|h| u8::from_str_radix(h, 16))) {
-                out.push(b);
-                i += 3;
-            } else {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::query_pairs;
+
+    #[test]
+    fn query_pairs_decode_and_keep_repeats() {
+        let pairs = query_pairs("type=a+b&type=%C3%A9&&flag&ids%5B%5D=1,2&bad=%zz");
+        let expected = [("type", "a b"), ("type", "é"), ("flag", ""), ("ids[]", "1,2"), ("bad", "%zz")];
+        let expected: Vec<(String, String)> =
+            expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        assert_eq!(pairs, expected);
+    }
 }
