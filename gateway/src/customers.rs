@@ -14,6 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 
@@ -26,12 +27,11 @@ pub fn routes() -> axum::Router<AppState> {
 }
 
 /// A customer with contracts (energy-utility shaped; stored as given, so further fields pass
-/// through) plus `success`.
+/// through).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct CustomerDoc {
-    success: bool,
     /// As given: integer or string.
     #[schema(value_type = Object)]
     id: Value,
@@ -66,6 +66,7 @@ async fn customer(
         .into_inner();
     let mut customer: Value =
         serde_json::from_str(&found.customer_json).map_err(|_| ApiError::internal())?;
+    // `success` sorted in among the stored keys, not first as `Success` would put it.
     if let Value::Object(map) = &mut customer {
         map.insert("success".into(), Value::Bool(true));
     }
@@ -83,7 +84,7 @@ fn external_id(raw: String) -> Result<String, ApiError> {
 /// The customer of a ticket.
 #[utoipa::path(get, path = "/api/mind/customer/byTicketId/{ticketId}", tag = "customer",
     params(("ticketId" = i64, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -95,7 +96,7 @@ pub async fn by_ticket(
 /// A customer by its id.
 #[utoipa::path(get, path = "/api/mind/customer/byCustomerId/{customerId}", tag = "customer",
     params(("customerId" = String, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_customer(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -107,7 +108,7 @@ pub async fn by_customer(
 /// The customer holding a contract.
 #[utoipa::path(get, path = "/api/mind/customer/byContractId/{contractId}", tag = "customer",
     params(("contractId" = String, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_contract(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod customers;
 pub mod docs;
+pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod mailbox;

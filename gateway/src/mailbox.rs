@@ -1,6 +1,5 @@
 //! Connecting a mailbox to Microsoft 365 with OAuth (contract §5.1, 13–14).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
@@ -13,6 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::QueryParams;
 
@@ -64,7 +64,6 @@ pub struct CallbackParams {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Connected {
-    success: bool,
     subchannel_id: i64,
 }
 
@@ -74,14 +73,14 @@ pub struct Connected {
 /// `state`, exchanges the code for tokens and stores them encrypted on the mailbox.
 #[utoipa::path(get, path = "/api/mind/settings/mailbox/microsoft/callback", tag = "settings",
     params(CallbackParams),
-    responses((status = 200, body = Connected), (status = 400, description = "Declined, or a forged/expired state", body = ErrorBody),
+    responses((status = 200, body = Success<Connected>), (status = 400, description = "Declined, or a forged/expired state", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 422, description = "The token endpoint refused the code", body = ErrorBody),
         (status = 503, description = "The token endpoint is unreachable", body = ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<CallbackParams>,
-) -> Result<Json<Connected>, ApiError> {
+) -> Result<Success<Connected>, ApiError> {
     if let Some(error) = p.error {
         let detail = p.error_description.unwrap_or_default();
         return Err(ApiError::bad_request(
@@ -93,5 +92,5 @@ pub async fn callback(
     };
     let req = pb::MicrosoftCallbackRequest { code, state: oauth_state };
     let done = state.settings().microsoft_callback(request(req, &caller)).await?.into_inner();
-    Ok(Json(Connected { success: true, subchannel_id: done.subchannel_id }))
+    Ok(Success::new(Connected { subchannel_id: done.subchannel_id }))
 }

@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::auth::{Auth, Minted, SESSION_COOKIE, mint};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
-use crate::tickets::Success;
+use crate::envelope::Success;
 
 /// A login session lasts this long.
 const SESSION_SECONDS: i64 = 12 * 3600;
@@ -143,7 +143,6 @@ pub struct Credentials {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LoginResponse {
-    success: bool,
     /// Also set as the `connect.sid` cookie (HttpOnly, SameSite=Lax).
     token: String,
     user_id: i64,
@@ -154,7 +153,7 @@ pub struct LoginResponse {
 ///
 /// Five failed attempts in a row lock the account for 15 minutes (429 meanwhile).
 #[utoipa::path(post, path = "/api/mind/auth/login", tag = "profile", request_body = Credentials, security(()),
-    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<LoginResponse>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
@@ -171,25 +170,19 @@ pub async fn login(
     let token =
         mint(state.jwt_secret().expose_secret(), &identity, SESSION_SECONDS, Minted::Session);
     let set_cookie = cookie(&state, &token, SESSION_SECONDS);
-    let body = LoginResponse {
-        success: true,
-        token,
-        user_id: identity.user_id,
-        expires_in: SESSION_SECONDS,
-    };
-    Ok(([(SET_COOKIE, set_cookie)], Json(body)).into_response())
+    let body = LoginResponse { token, user_id: identity.user_id, expires_in: SESSION_SECONDS };
+    Ok(([(SET_COOKIE, set_cookie)], Success::new(body)).into_response())
 }
 
 /// Log out: clears the session cookie.
 #[utoipa::path(post, path = "/api/mind/auth/logout", tag = "profile", security(()),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(state): State<AppState>) -> Response {
-    ([(SET_COOKIE, cookie(&state, "", 0))], Json(Success::yes())).into_response()
+    ([(SET_COOKIE, cookie(&state, "", 0))], Success::done()).into_response()
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    success: bool,
     #[serde(flatten)]
     profile: ProfileView,
     /// What you may do.
@@ -198,14 +191,14 @@ pub struct Me {
 
 /// Your own profile, with your permissions.
 #[utoipa::path(get, path = "/api/mind/profile", tag = "profile",
-    responses((status = 200, body = Me), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Result<Json<Me>, ApiError> {
+    responses((status = 200, body = Success<Me>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Result<Success<Me>, ApiError> {
     let profile = state
         .identity()
         .get_profile(request(pb::ProfileRef { id: caller.user_id }, &caller))
         .await?
         .into_inner();
-    Ok(Json(Me { success: true, profile: profile.into(), permissions: caller.permissions }))
+    Ok(Success::new(Me { profile: profile.into(), permissions: caller.permissions }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -218,24 +211,22 @@ pub struct ListParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct ProfileList {
-    success: bool,
     total: i64,
     profiles: Vec<ProfileView>,
 }
 
 /// List users.
 #[utoipa::path(get, path = "/api/mind/profiles", tag = "profile", params(ListParams),
-    responses((status = 200, body = ProfileList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<ProfileList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_profiles(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
-) -> Result<Json<ProfileList>, ApiError> {
+) -> Result<Success<ProfileList>, ApiError> {
     let req =
         pb::ListProfilesRequest { limit: p.limit.unwrap_or(0), offset: p.offset.unwrap_or(0) };
     let listed = state.identity().list_profiles(request(req, &caller)).await?.into_inner();
-    Ok(Json(ProfileList {
-        success: true,
+    Ok(Success::new(ProfileList {
         total: listed.total,
         profiles: listed.profiles.into_iter().map(Into::into).collect(),
     }))
@@ -451,9 +442,9 @@ pub async fn delete_profile(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.identity().delete_profile(request(pb::ProfileRef { id }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -546,7 +537,6 @@ pub struct StatusCount {
 
 #[derive(Serialize, ToSchema)]
 pub struct OnlineSummary {
-    success: bool,
     /// Users whose call or chat routing status is not `offline`.
     online: Vec<OnlineUser>,
     /// Per routing status, how many users are in it.
@@ -555,18 +545,17 @@ pub struct OnlineSummary {
 
 /// Who is online, and how many users are in each routing status.
 #[utoipa::path(get, path = "/api/mind/profiles/onlineSummary", tag = "profile",
-    responses((status = 200, body = OnlineSummary), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<OnlineSummary>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn online_summary(
     State(state): State<AppState>,
     Auth(caller): Auth,
-) -> Result<Json<OnlineSummary>, ApiError> {
+) -> Result<Success<OnlineSummary>, ApiError> {
     let summary = state
         .identity()
         .online_summary(request(pb::OnlineSummaryRequest {}, &caller))
         .await?
         .into_inner();
-    Ok(Json(OnlineSummary {
-        success: true,
+    Ok(Success::new(OnlineSummary {
         online: summary
             .online
             .into_iter()
@@ -596,7 +585,6 @@ pub struct NewApiKey {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiKeyCreated {
-    success: bool,
     key_id: String,
     /// The key itself: shown once, use it as a Bearer token.
     token: String,
@@ -604,13 +592,13 @@ pub struct ApiKeyCreated {
 
 /// Create an API key for user `id` (yourself, or anyone with `manageUsers`).
 #[utoipa::path(post, path = "/api/mind/jwt/{id}", tag = "profile", params(("id" = i64, Path)), request_body(content = Option<NewApiKey>),
-    responses((status = 200, body = ApiKeyCreated), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<ApiKeyCreated>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
     crate::json::OptionalJsonBody(body): crate::json::OptionalJsonBody<NewApiKey>,
-) -> Result<Json<ApiKeyCreated>, ApiError> {
+) -> Result<Success<ApiKeyCreated>, ApiError> {
     let key = state
         .identity()
         .create_api_key(request(
@@ -631,7 +619,7 @@ pub async fn create_api_key(
         API_KEY_SECONDS,
         Minted::ApiKey(key.id.clone()),
     );
-    Ok(Json(ApiKeyCreated { success: true, key_id: key.id, token }))
+    Ok(Success::new(ApiKeyCreated { key_id: key.id, token }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -646,18 +634,17 @@ pub struct ApiKeyView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ApiKeyList {
-    success: bool,
     keys: Vec<ApiKeyView>,
 }
 
 /// A user's API keys (never the keys themselves).
 #[utoipa::path(get, path = "/api/mind/jwt/{id}/keys", tag = "profile", params(("id" = i64, Path)),
-    responses((status = 200, body = ApiKeyList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<ApiKeyList>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<ApiKeyList>, ApiError> {
+) -> Result<Success<ApiKeyList>, ApiError> {
     let listed =
         state.identity().list_api_keys(request(pb::ProfileRef { id }, &caller)).await?.into_inner();
     let keys = listed
@@ -671,7 +658,7 @@ pub async fn list_api_keys(
             last_used_at: k.last_used_at,
         })
         .collect();
-    Ok(Json(ApiKeyList { success: true, keys }))
+    Ok(Success::new(ApiKeyList { keys }))
 }
 
 /// Revoke an API key; it stops working at once.
@@ -681,12 +668,12 @@ pub async fn revoke_api_key(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path((id, key_id)): Path<(i64, String)>,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state
         .identity()
         .revoke_api_key(request(pb::ApiKeyRef { user_id: id, key_id }, &caller))
         .await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -734,7 +721,6 @@ pub struct RoutingUsed {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoutingExplained {
-    success: bool,
     user_id: i64,
     /// `autopilotTagMatchingMode` in effect.
     matching: String,
@@ -754,14 +740,14 @@ pub struct RoutingExplained {
 /// What routing would give a user, in order, and why; with `ticketId`, whether and why (not)
 /// that ticket would reach them. Nothing is claimed. Yourself, or anyone with `manageUsers`.
 #[utoipa::path(get, path = "/api/mind/profile/{id}/routing", tag = "profile", params(("id" = i64, Path), RoutingParams),
-    responses((status = 200, body = RoutingExplained), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Success<RoutingExplained>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn explain_routing(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
     QueryParams(p): QueryParams<RoutingParams>,
-) -> Result<Json<RoutingExplained>, ApiError> {
+) -> Result<Success<RoutingExplained>, ApiError> {
     let user = state
         .identity()
         .resolve_identity(request(pb::ProfileRef { id }, &caller))
@@ -781,8 +767,7 @@ pub async fn explain_routing(
     };
     let offset = req.offset;
     let explained = state.tickets().explain_routing(request(req, &caller)).await?.into_inner();
-    Ok(Json(RoutingExplained {
-        success: true,
+    Ok(Success::new(RoutingExplained {
         user_id: id,
         matching: explained.matching,
         ordering: explained.ordering,

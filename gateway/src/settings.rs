@@ -17,7 +17,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams, query_pairs};
-use crate::tickets::Success;
+use crate::envelope::Success;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -172,7 +172,6 @@ pub struct Group {
 
 #[derive(Serialize, ToSchema)]
 pub struct CategoryResponse {
-    success: bool,
     groups: Vec<Group>,
 }
 
@@ -190,13 +189,13 @@ fn properties(kind: &str, id: i64, props: Vec<(&str, Value)>) -> Vec<Value> {
 /// `phonebot_{id}`, `letter_{id}` (subchannels), `tag_{id}` and `user-defined-function_{id}`.
 #[utoipa::path(get, path = "/api/mind/settings/category/{category}", tag = "settings",
     params(("category" = String, Path), SecretsParam),
-    responses((status = 200, body = CategoryResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CategoryResponse>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn category_settings(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(category): Path<String>,
     QueryParams(p): QueryParams<SecretsParam>,
-) -> Result<Json<CategoryResponse>, ApiError> {
+) -> Result<Success<CategoryResponse>, ApiError> {
     let show_secrets = p.show_secrets.unwrap_or(false);
     let not_found = || {
         ApiError::new(enneo_common::ErrorCode::NotFound, format!("category {category} not found"))
@@ -300,7 +299,7 @@ pub async fn category_settings(
                 .collect()
         }
     };
-    Ok(Json(CategoryResponse { success: true, groups: vec![Group { name: category, settings }] }))
+    Ok(Success::new(CategoryResponse { groups: vec![Group { name: category, settings }] }))
 }
 
 /// One setting (404 if unknown).
@@ -348,7 +347,6 @@ pub struct KeyResult {
 /// `success` means accepted; `results` says per key what was applied and why not.
 #[derive(Serialize, ToSchema)]
 pub struct UpdateResponse {
-    success: bool,
     results: Vec<KeyResult>,
 }
 
@@ -359,12 +357,12 @@ pub struct UpdateResponse {
 /// on its own, so a batch may partly apply.
 #[utoipa::path(post, path = "/api/mind/settings", tag = "settings",
     request_body(content = Object, description = "{settingName: value}"),
-    responses((status = 200, body = UpdateResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<UpdateResponse>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_settings(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<UpdateResponse>, ApiError> {
+) -> Result<Success<UpdateResponse>, ApiError> {
     let Value::Object(values) = body else {
         return Err(ApiError::bad_request("the body must be an object {settingName: value}"));
     };
@@ -388,7 +386,7 @@ pub async fn update_settings(
             error: (!o.applied).then_some(o.error),
         })
         .collect();
-    Ok(Json(UpdateResponse { success: true, results }))
+    Ok(Success::new(UpdateResponse { results }))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -418,7 +416,6 @@ impl From<pb::Subchannel> for SubchannelView {
 
 #[derive(Serialize, ToSchema)]
 pub struct SubchannelList {
-    success: bool,
     subchannels: Vec<SubchannelView>,
 }
 
@@ -434,12 +431,12 @@ struct SubchannelParams {
 
 /// Get subchannels.
 #[utoipa::path(get, path = "/api/mind/settings/subchannel", tag = "settings", params(SubchannelParams),
-    responses((status = 200, body = SubchannelList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<SubchannelList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_subchannels(
     State(state): State<AppState>,
     Auth(caller): Auth,
     RawQuery(query): RawQuery,
-) -> Result<Json<SubchannelList>, ApiError> {
+) -> Result<Success<SubchannelList>, ApiError> {
     let mut req = pb::ListSubchannelsRequest::default();
     for (key, value) in query_pairs(query.as_deref().unwrap_or("")) {
         match key.trim_end_matches("[]") {
@@ -456,8 +453,7 @@ pub async fn list_subchannels(
         }
     }
     let listed = state.settings().list_subchannels(request(req, &caller)).await?.into_inner();
-    Ok(Json(SubchannelList {
-        success: true,
+    Ok(Success::new(SubchannelList {
         subchannels: listed.subchannels.into_iter().map(Into::into).collect(),
     }))
 }
@@ -474,25 +470,24 @@ pub struct NewSubchannel {
 
 #[derive(Serialize, ToSchema)]
 pub struct SubchannelCreated {
-    success: bool,
     subchannel: SubchannelView,
 }
 
 /// Add a new subchannel (needs `updateClientSettings`).
 #[utoipa::path(post, path = "/api/mind/settings/subchannel", tag = "settings", request_body = NewSubchannel,
-    responses((status = 200, body = SubchannelCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<SubchannelCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_subchannel(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<NewSubchannel>,
-) -> Result<Json<SubchannelCreated>, ApiError> {
+) -> Result<Success<SubchannelCreated>, ApiError> {
     let req = pb::AddSubchannelRequest {
         name: body.name,
         channel: body.channel,
         status: body.status.unwrap_or_default(),
     };
     let created = state.settings().add_subchannel(request(req, &caller)).await?.into_inner();
-    Ok(Json(SubchannelCreated { success: true, subchannel: created.into() }))
+    Ok(Success::new(SubchannelCreated { subchannel: created.into() }))
 }
 
 /// Delete a subchannel.
@@ -502,9 +497,9 @@ pub async fn delete_subchannel(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.settings().delete_subchannel(request(pb::DeleteRequest { id }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }
 
 #[derive(Serialize, ToSchema)]
@@ -547,7 +542,6 @@ impl From<pb::Udf> for UdfView {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UdfList {
-    success: bool,
     user_defined_functions: Vec<UdfView>,
 }
 
@@ -560,19 +554,18 @@ pub struct UdfFilter {
 
 /// Get user-defined functions.
 #[utoipa::path(get, path = "/api/mind/settings/user-defined-function", tag = "settings", params(UdfFilter),
-    responses((status = 200, body = UdfList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<UdfList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_udfs(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<UdfFilter>,
-) -> Result<Json<UdfList>, ApiError> {
+) -> Result<Success<UdfList>, ApiError> {
     let listed = state
         .settings()
         .list_udfs(request(pb::ListUdfsRequest { filter: p.filter }, &caller))
         .await?
         .into_inner();
-    Ok(Json(UdfList {
-        success: true,
+    Ok(Success::new(UdfList {
         user_defined_functions: listed.udfs.into_iter().map(Into::into).collect(),
     }))
 }
@@ -588,22 +581,21 @@ pub struct NewUdf {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UdfCreated {
-    success: bool,
     user_defined_function: UdfView,
 }
 
 /// Add a new user-defined function (needs `updateAiAgent`). Attach its code with
 /// `POST /settings` `{"_user-defined-function[{id}].udfExecutor": {type, language, code}}`.
 #[utoipa::path(post, path = "/api/mind/settings/user-defined-function", tag = "settings", request_body = NewUdf,
-    responses((status = 200, body = UdfCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<UdfCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_udf(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<NewUdf>,
-) -> Result<Json<UdfCreated>, ApiError> {
+) -> Result<Success<UdfCreated>, ApiError> {
     let req = pb::AddUdfRequest { name: body.name, udf_type: body.udf_type.unwrap_or_default() };
     let created = state.settings().add_udf(request(req, &caller)).await?.into_inner();
-    Ok(Json(UdfCreated { success: true, user_defined_function: created.into() }))
+    Ok(Success::new(UdfCreated { user_defined_function: created.into() }))
 }
 
 /// Delete a user-defined function.
@@ -613,7 +605,7 @@ pub async fn delete_udf(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.settings().delete_udf(request(pb::DeleteRequest { id }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -13,7 +13,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
-use crate::tickets::Success;
+use crate::envelope::Success;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -108,8 +108,9 @@ pub struct ListParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct TagList {
-    success: bool,
-    tags: Vec<TagView>,
+    /// In the requested format.
+    #[schema(value_type = Vec<TagView>)]
+    tags: Vec<Value>,
 }
 
 async fn fetch(
@@ -132,12 +133,12 @@ fn format_of(format: Option<String>) -> Result<String, ApiError> {
 
 /// List tags.
 #[utoipa::path(get, path = "/api/mind/tag", tag = "tag", params(ListParams),
-    responses((status = 200, body = TagList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<TagList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_tags(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Success<TagList>, ApiError> {
     let format = format_of(p.format)?;
     let req = pb::ListTagsRequest {
         q: p.q,
@@ -147,7 +148,7 @@ pub async fn list_tags(
     };
     let tags: Vec<Value> =
         fetch(&state, &caller, req).await?.iter().map(|t| view(t, &format)).collect();
-    Ok(Json(json!({"success": true, "tags": tags})))
+    Ok(Success::new(TagList { tags }))
 }
 
 /// Tags as a tree: a bare array of roots, each with its `children`.
@@ -210,19 +211,18 @@ pub struct NewTag {
 
 #[derive(Serialize, ToSchema)]
 pub struct TagCreated {
-    success: bool,
     id: i64,
 }
 
 /// Create a tag (needs `updateClientSettings`).
 #[utoipa::path(post, path = "/api/mind/tag", tag = "tag", request_body = NewTag,
-    responses((status = 200, body = TagCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Success<TagCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, description = "Unknown parent", body = ErrorBody)))]
 pub async fn create_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<NewTag>,
-) -> Result<Json<TagCreated>, ApiError> {
+) -> Result<Success<TagCreated>, ApiError> {
     let req = pb::CreateTagRequest {
         name: body.name,
         reference: body.reference.unwrap_or_default(),
@@ -235,12 +235,12 @@ pub async fn create_tag(
         priority: body.priority,
     };
     let created = state.settings().create_tag(request(req, &caller)).await?.into_inner();
-    Ok(Json(TagCreated { success: true, id: created.id }))
+    Ok(Success::new(TagCreated { id: created.id }))
 }
 
 /// One tag; 404 also for disabled ones.
 #[utoipa::path(get, path = "/api/mind/tag/{id}", tag = "tag", params(("id" = i64, Path)),
-    responses((status = 200, body = TagView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<TagView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -252,6 +252,7 @@ pub async fn get_tag(
         .first()
         .map(|t| view(t, "full"))
         .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::NotFound, "tag not found"))?;
+    // Among the tag's own keys, as the contract lists them (not first, as `Success` puts it).
     tag["success"] = Value::Bool(true);
     Ok(Json(tag))
 }
@@ -264,7 +265,7 @@ pub async fn delete_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.settings().delete_tag(request(pb::DeleteRequest { id }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -13,7 +13,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams, query_pairs};
 use crate::profiles::present;
-use crate::tickets::Success;
+use crate::envelope::Success;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()
@@ -86,13 +86,11 @@ pub struct TeamNode {
 
 #[derive(Serialize, ToSchema)]
 pub struct TeamTree {
-    success: bool,
     teams: Vec<TeamNode>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct TeamList {
-    success: bool,
     total: usize,
     teams: Vec<TeamView>,
 }
@@ -160,17 +158,16 @@ fn list_request(query: Option<&str>) -> Result<pb::ListTeamsRequest, ApiError> {
 /// Teams as a list, sorted by full name. Without `viewAllTeams` only your teams and the teams
 /// below them.
 #[utoipa::path(get, path = "/api/mind/team/list", tag = "team", params(ListParams),
-    responses((status = 200, body = TeamList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Success<TeamList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn list_teams(
     State(state): State<AppState>,
     Auth(caller): Auth,
     RawQuery(query): RawQuery,
-) -> Result<Json<TeamList>, ApiError> {
+) -> Result<Success<TeamList>, ApiError> {
     let req = list_request(query.as_deref())?;
     let teams = state.identity().list_teams(request(req, &caller)).await?.into_inner().teams;
-    Ok(Json(TeamList {
-        success: true,
+    Ok(Success::new(TeamList {
         total: teams.len(),
         teams: teams.into_iter().map(Into::into).collect(),
     }))
@@ -178,11 +175,11 @@ pub async fn list_teams(
 
 /// Teams as a tree. Without `viewAllTeams` the subtrees of your own teams.
 #[utoipa::path(get, path = "/api/mind/team/tree", tag = "team",
-    responses((status = 200, body = TeamTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<TeamTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn team_tree(
     State(state): State<AppState>,
     Auth(caller): Auth,
-) -> Result<Json<TeamTree>, ApiError> {
+) -> Result<Success<TeamTree>, ApiError> {
     let teams = state
         .identity()
         .list_teams(request(pb::ListTeamsRequest::default(), &caller))
@@ -201,7 +198,7 @@ pub async fn team_tree(
         TeamNode { team: team.into(), children }
     }
     let teams = roots.into_iter().map(|r| grow(r, &mut rest)).collect();
-    Ok(Json(TeamTree { success: true, teams }))
+    Ok(Success::new(TeamTree { teams }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -342,7 +339,7 @@ pub async fn delete_team(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.identity().delete_team(request(pb::TeamRef { id: team_id(id)? }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -23,6 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, OptionalJsonBody, PathId, QueryParams};
 use docs::TicketWrite;
@@ -74,18 +75,9 @@ fn expected_modified_at(body: &Value) -> Result<Option<prost_types::Timestamp>, 
 /// The most items one bulk update may carry.
 pub const MAX_BULK_ITEMS: usize = 500;
 
-/// A ticket at top level plus `success` (GET and POST), as the contract returns it.
-#[derive(Serialize, ToSchema)]
-pub struct TicketEnvelope {
-    success: bool,
-    #[serde(flatten)]
-    ticket: TicketView,
-}
-
-/// `PATCH /ticket/{ticketId}` nests the ticket.
+/// `PATCH /ticket/{ticketId}` nests the ticket (GET and POST return it at top level).
 #[derive(Serialize, ToSchema)]
 pub struct UpdatedTicket {
-    success: bool,
     ticket: TicketView,
 }
 
@@ -115,7 +107,7 @@ pub struct CreateParams {
     params(CreateParams, ("Idempotency-Key" = Option<String>, Header,
         description = "A retry with the same key returns the first result and creates nothing")),
     request_body = TicketWrite,
-    responses((status = 200, description = "The created (or matched) ticket", body = TicketEnvelope),
+    responses((status = 200, description = "The created (or matched) ticket", body = Success<TicketView>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn create_ticket(
@@ -132,9 +124,8 @@ pub async fn create_ticket(
     let created = state.tickets().create_ticket(request(create, &caller)).await?.into_inner();
     let ticket = created.ticket.ok_or_else(missing_ticket)?;
     let version = ticket.version;
-    let body =
-        TicketEnvelope { success: true, ticket: TicketView::new(ticket, ViewOptions::default()) };
-    Ok(with_etag(Json(body), version))
+    let body = Success::new(TicketView::new(ticket, ViewOptions::default()));
+    Ok(with_etag(body, version))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -155,7 +146,7 @@ pub struct GetParams {
 /// Get a ticket.
 #[utoipa::path(get, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
     params(("ticketId" = i64, Path), GetParams),
-    responses((status = 200, description = "The ticket, fields at top level", body = TicketEnvelope,
+    responses((status = 200, description = "The ticket, fields at top level", body = Success<TicketView>,
             headers(("ETag" = String, description = "Version for If-Match"))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -181,10 +172,7 @@ pub async fn get_ticket(
         include_raw_data: params.include_raw_data.unwrap_or(false),
     };
     let version = ticket.version;
-    Ok(with_etag(
-        Json(TicketEnvelope { success: true, ticket: TicketView::new(ticket, options) }),
-        version,
-    ))
+    Ok(with_etag(Success::new(TicketView::new(ticket, options)), version))
 }
 
 /// Update a ticket.
@@ -197,7 +185,7 @@ pub async fn get_ticket(
 #[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
     params(("ticketId" = i64, Path), UpdateParams, ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = TicketWrite,
-    responses((status = 200, body = UpdatedTicket),
+    responses((status = 200, body = Success<UpdatedTicket>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -229,9 +217,8 @@ pub async fn update_ticket(
         .ticket
         .ok_or_else(missing_ticket)?;
     let version = ticket.version;
-    let body =
-        UpdatedTicket { success: true, ticket: TicketView::new(ticket, ViewOptions::default()) };
-    Ok(with_etag(Json(body), version))
+    let body = Success::new(UpdatedTicket { ticket: TicketView::new(ticket, ViewOptions::default()) });
+    Ok(with_etag(body, version))
 }
 
 /// Flags of single and bulk updates. They are validated; their effects (worklog time
@@ -451,7 +438,6 @@ fn scalar(value: &Value) -> Result<String, ApiError> {
 
 #[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
-    success: bool,
     /// Compact rows: no body, bodyPlain, bodyClean, attachments, template, workitem;
     /// `customer` is `{tagIds, tags}`.
     #[schema(value_type = Vec<TicketView>)]
@@ -463,13 +449,13 @@ pub struct SearchResponse {
 
 /// Get a list of tickets.
 #[utoipa::path(post, path = "/api/mind/ticket/search", tag = "ticket", request_body = SearchBody,
-    responses((status = 200, body = SearchResponse),
+    responses((status = 200, body = Success<SearchResponse>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn search_tickets(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<SearchBody>,
-) -> Result<Json<SearchResponse>, ApiError> {
+) -> Result<Success<SearchResponse>, ApiError> {
     let limit = body.limit.unwrap_or(0);
     if body.limit.is_some() && limit < 1 {
         return Err(ApiError::bad_request("limit must be at least 1"));
@@ -490,8 +476,7 @@ pub async fn search_tickets(
         ))
         .await?
         .into_inner();
-    Ok(Json(SearchResponse {
-        success: true,
+    Ok(Success::new(SearchResponse {
         tickets: page.tickets.into_iter().map(TicketView::compact).collect(),
         total: page.total,
         offset: page.offset,
@@ -514,7 +499,6 @@ pub struct GetLatestBody {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GetLatestResponse {
-    success: bool,
     /// Null when your queue is empty.
     ticket_id: Option<i64>,
 }
@@ -527,27 +511,26 @@ pub struct GetLatestResponse {
 /// keep pinging it.
 #[utoipa::path(post, path = "/api/mind/ticket/getLatest", tag = "ticket",
     request_body(content = Option<GetLatestBody>, description = "Optional"),
-    responses((status = 200, body = GetLatestResponse),
+    responses((status = 200, body = Success<GetLatestResponse>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn get_latest_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     OptionalJsonBody(body): OptionalJsonBody<GetLatestBody>,
-) -> Result<Json<GetLatestResponse>, ApiError> {
+) -> Result<Success<GetLatestResponse>, ApiError> {
     let next = pb::GetNextTicketRequest {
         preferred_direction: body.preferred_direction.unwrap_or_default(),
         ticket_id: body.ticket_id,
         filters: filters(body.filters)?,
     };
     let found = state.tickets().get_next_ticket(request(next, &caller)).await?.into_inner();
-    Ok(Json(GetLatestResponse { success: true, ticket_id: found.ticket_id }))
+    Ok(Success::new(GetLatestResponse { ticket_id: found.ticket_id }))
 }
 
 /// Counts of the event-fed read model.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct StatsResponse {
-    success: bool,
     /// Open tickets.
     total: i64,
     by_status: BTreeMap<String, i64>,
@@ -571,19 +554,18 @@ pub struct TagCount {
 /// Served from a read model that ticket events keep up to date, so a change shows here a
 /// moment after it is made.
 #[utoipa::path(get, path = "/api/mind/ticket/stats", tag = "ticket",
-    responses((status = 200, body = StatsResponse), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Success<StatsResponse>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn ticket_stats(
     State(state): State<AppState>,
     Auth(caller): Auth,
-) -> Result<Json<StatsResponse>, ApiError> {
+) -> Result<Success<StatsResponse>, ApiError> {
     let stats = state
         .tickets()
         .get_ticket_stats(request(pb::GetTicketStatsRequest {}, &caller))
         .await?
         .into_inner();
     let map = |counts: Vec<pb::Count>| counts.into_iter().map(|c| (c.key, c.count)).collect();
-    Ok(Json(StatsResponse {
-        success: true,
+    Ok(Success::new(StatsResponse {
         total: stats.total,
         by_status: map(stats.by_status),
         by_channel: map(stats.by_channel),
@@ -607,27 +589,14 @@ pub async fn delete_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.tickets().delete_ticket(request(pb::DeleteTicketRequest { id }, &caller)).await?;
-    Ok(Json(Success { success: true }))
-}
-
-/// `{"success": true}`.
-#[derive(Serialize, ToSchema)]
-pub struct Success {
-    success: bool,
-}
-
-impl Success {
-    pub fn yes() -> Self {
-        Self { success: true }
-    }
+    Ok(Success::done())
 }
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PingResponse {
-    success: bool,
     /// Everyone whose presence is alive, the caller included.
     worked_on_by: Vec<view::UserRef>,
 }
@@ -637,20 +606,19 @@ pub struct PingResponse {
 /// Call every 30 s while the ticket is open: keeps the caller's presence alive (90 s) and lists
 /// every agent working on it, so two agents see each other.
 #[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/ping", tag = "ticket", params(("ticketId" = i64, Path)),
-    responses((status = 200, body = PingResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Success<PingResponse>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ping_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<PingResponse>, ApiError> {
+) -> Result<Success<PingResponse>, ApiError> {
     let present = state
         .tickets()
         .ping_ticket(request(pb::PingTicketRequest { id }, &caller))
         .await?
         .into_inner();
-    Ok(Json(PingResponse {
-        success: true,
+    Ok(Success::new(PingResponse {
         worked_on_by: present.worked_on_by.iter().map(view::UserRef::present).collect(),
     }))
 }
@@ -698,7 +666,6 @@ pub struct Technical {
 
 #[derive(Serialize, ToSchema)]
 pub struct ActivityResponse {
-    success: bool,
     total: i64,
     activities: Vec<ActivityView>,
 }
@@ -709,14 +676,14 @@ pub struct ActivityResponse {
 /// changed them), … It is built from the ticket's events, a moment after each change.
 #[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/activity", tag = "ticket",
     params(("ticketId" = i64, Path), ActivityParams),
-    responses((status = 200, body = ActivityResponse), (status = 401, body = ErrorBody),
+    responses((status = 200, body = Success<ActivityResponse>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ticket_activity(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
     QueryParams(params): QueryParams<ActivityParams>,
-) -> Result<Json<ActivityResponse>, ApiError> {
+) -> Result<Success<ActivityResponse>, ApiError> {
     let technical = params.show_technical_information.unwrap_or(false);
     let listed = state
         .tickets()
@@ -748,7 +715,7 @@ pub async fn ticket_activity(
             r#type: a.kind,
         })
         .collect();
-    Ok(Json(ActivityResponse { success: true, total: listed.total, activities }))
+    Ok(Success::new(ActivityResponse { total: listed.total, activities }))
 }
 
 /// One address or several.
@@ -797,7 +764,7 @@ pub async fn forward_ticket(
     Auth(caller): Auth,
     PathId(id): PathId,
     JsonBody(body): JsonBody<ForwardBody>,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     let _ = body.subchannel_id;
     let forward = pb::ForwardTicketRequest {
         id,
@@ -808,7 +775,7 @@ pub async fn forward_ticket(
         body: body.body,
     };
     state.tickets().forward_ticket(request(forward, &caller)).await?;
-    Ok(Json(Success { success: true }))
+    Ok(Success::done())
 }
 
 fn missing_ticket() -> ApiError {
