@@ -19,6 +19,12 @@ pub mod teams;
 pub mod tickets;
 pub mod time;
 
+/// The build script's stamp checks, run with the unit tests.
+#[cfg(test)]
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build_script;
+
 use std::sync::Arc;
 
 use axum::Router;
