@@ -3,6 +3,7 @@
 
 pub mod agents;
 pub mod auth;
+pub mod bulk;
 pub mod config;
 pub mod customers;
 pub mod docs;

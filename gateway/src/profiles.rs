@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::{Auth, Minted, SESSION_COOKIE, mint};
+use crate::bulk::{BulkResponse, BulkResult};
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 use crate::envelope::Success;
@@ -394,34 +395,34 @@ fn parse_item<T: serde::de::DeserializeOwned>(
 async fn each_item<T, F, Fut>(
     body: &Value,
     apply: F,
-) -> Result<crate::tickets::BulkResponse, ApiError>
+) -> Result<BulkResponse, ApiError>
 where
     T: serde::de::DeserializeOwned,
     F: Fn(i64, T) -> Fut,
     Fut: std::future::Future<Output = Result<(), ApiError>>,
 {
-    let mut outcomes = Vec::new();
+    let mut results = Vec::new();
     for (id, fields) in bulk_items(body, "profiles")? {
         let outcome = match parse_item::<T>(id, fields) {
             Ok((id, item)) => apply(id, item).await,
             Err(e) => Err(e),
         };
-        outcomes.push((id, outcome));
+        results.push(BulkResult::of(id, outcome));
     }
-    Ok(crate::tickets::BulkResponse::of(outcomes))
+    Ok(results.into_iter().collect())
 }
 
 /// Update several users at once: `{"profiles": [{"id": 3, ...fields of PATCH /profile/{id}}]}`.
 /// Each item succeeds or fails on its own; `results` says how, in order.
 #[utoipa::path(patch, path = "/api/mind/profiles", tag = "profile",
     request_body(content = Value, description = "`{profiles: [{id, ...ProfileWrite}]}`"),
-    responses((status = 200, body = crate::tickets::BulkResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, body = BulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn bulk_update_profiles(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
+) -> Result<Json<BulkResponse>, ApiError> {
     let applied = each_item(&body, |id, write: ProfileWrite| {
         let (state, caller) = (state.clone(), caller.clone());
         async move {
@@ -498,13 +499,13 @@ impl RoutingStatusWrite {
 /// "ifCurrent": {...}}]}`. Each item succeeds or fails (409 on `ifCurrent`) on its own.
 #[utoipa::path(patch, path = "/api/mind/profiles/routingStatus", tag = "profile",
     request_body(content = Value, description = "`{profiles: [{id, ...RoutingStatusWrite}]}`"),
-    responses((status = 200, body = crate::tickets::BulkResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, body = BulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
 pub async fn bulk_routing_status(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<Value>,
-) -> Result<Json<crate::tickets::BulkResponse>, ApiError> {
+) -> Result<Json<BulkResponse>, ApiError> {
     let applied = each_item(&body, |id, write: RoutingStatusWrite| {
         let (state, caller) = (state.clone(), caller.clone());
         async move {

@@ -23,6 +23,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::bulk::{BulkResponse, BulkResult};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, OptionalJsonBody, PathId, QueryParams};
@@ -248,42 +249,6 @@ fn if_match(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
         })
 }
 
-#[derive(Serialize, ToSchema)]
-pub struct BulkResult {
-    id: Option<i64>,
-    success: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-}
-
-/// `success` is true when every item applied; `results` says how each one went, in order.
-#[derive(Serialize, ToSchema)]
-pub struct BulkResponse {
-    success: bool,
-    results: Vec<BulkResult>,
-}
-
-impl BulkResponse {
-    /// Each item's outcome, in order.
-    pub(crate) fn of(outcomes: Vec<(Option<i64>, Result<(), ApiError>)>) -> Self {
-        let results: Vec<BulkResult> = outcomes
-            .into_iter()
-            .map(|(id, outcome)| match outcome {
-                Ok(()) => BulkResult { id, success: true, code: None, error: None },
-                Err(e) => BulkResult {
-                    id,
-                    success: false,
-                    code: Some(e.code.as_str().into()),
-                    error: Some(e.message),
-                },
-            })
-            .collect();
-        Self { success: results.iter().all(|r| r.success), results }
-    }
-}
-
 /// Update a few tickets at once.
 ///
 /// A JSON array of partial tickets, each with its `id`. Every item is validated and applied on
@@ -330,12 +295,7 @@ pub async fn bulk_update_tickets(
                 });
                 results.push(None);
             }
-            Err(err) => results.push(Some(BulkResult {
-                id,
-                success: false,
-                code: Some(err.code.as_str().into()),
-                error: Some(err.message),
-            })),
+            Err(err) => results.push(Some(BulkResult::of(id, Err(err)))),
         }
     }
     let mut applied = if valid.is_empty() {
@@ -352,22 +312,13 @@ pub async fn bulk_update_tickets(
             .results
     }
     .into_iter();
-    let results: Vec<BulkResult> = results
-        .into_iter()
-        .map(|slot| {
-            slot.unwrap_or_else(|| {
-                let r = applied.next().unwrap_or_default();
-                BulkResult {
-                    id: Some(r.id),
-                    success: r.success,
-                    code: (!r.success).then_some(r.code),
-                    error: (!r.success).then_some(r.error),
-                }
-            })
+    let results = results.into_iter().map(|slot| {
+        slot.unwrap_or_else(|| match applied.next().unwrap_or_default() {
+            r if r.success => BulkResult::applied(Some(r.id)),
+            r => BulkResult::failed(Some(r.id), r.code, r.error),
         })
-        .collect();
-    let success = results.iter().all(|r| r.success);
-    Ok(Json(BulkResponse { success, results }))
+    });
+    Ok(Json(results.collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
