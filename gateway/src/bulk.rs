@@ -56,9 +56,8 @@ mod tests {
 
     #[test]
     fn one_failed_item_makes_the_whole_answer_unsuccessful() {
-        let all: BulkResponse = [BulkResult::applied(Some(1)), BulkResult::applied(Some(2))]
-            .into_iter()
-            .collect();
+        let all: BulkResponse =
+            [BulkResult::applied(Some(1)), BulkResult::applied(Some(2))].into_iter().collect();
         assert_eq!(
             serde_json::to_string(&all).unwrap(),
             r#"{"success":true,"results":[{"id":1,"success":true},{"id":2,"success":true}]}"#

@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn query_pairs_decode_and_keep_repeats() {
         let pairs = query_pairs("type=a+b&type=%C3%A9&&flag&ids%5B%5D=1,2&bad=%zz");
-        let expected = [("type", "a b"), ("type", "é"), ("flag", ""), ("ids[]", "1,2"), ("bad", "%zz")];
+        let expected =
+            [("type", "a b"), ("type", "é"), ("flag", ""), ("ids[]", "1,2"), ("bad", "%zz")];
         let expected: Vec<(String, String)> =
             expected.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         assert_eq!(pairs, expected);

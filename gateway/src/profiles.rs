@@ -18,9 +18,9 @@ use utoipa::{IntoParams, ToSchema};
 use crate::AppState;
 use crate::auth::{Auth, Minted, SESSION_COOKIE, mint};
 use crate::bulk::{BulkResponse, BulkResult};
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
-use crate::envelope::Success;
 
 /// A login session lasts this long.
 const SESSION_SECONDS: i64 = 12 * 3600;
@@ -193,7 +193,10 @@ pub struct Me {
 /// Your own profile, with your permissions.
 #[utoipa::path(get, path = "/api/mind/profile", tag = "profile",
     responses((status = 200, body = Success<Me>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, Auth(caller): Auth) -> Result<Success<Me>, ApiError> {
+pub async fn me(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+) -> Result<Success<Me>, ApiError> {
     let profile = state
         .identity()
         .get_profile(request(pb::ProfileRef { id: caller.user_id }, &caller))
@@ -392,10 +395,7 @@ fn parse_item<T: serde::de::DeserializeOwned>(
 }
 
 /// Applies `apply` to each item of `{"profiles": [...]}` on its own, in order.
-async fn each_item<T, F, Fut>(
-    body: &Value,
-    apply: F,
-) -> Result<BulkResponse, ApiError>
+async fn each_item<T, F, Fut>(body: &Value, apply: F) -> Result<BulkResponse, ApiError>
 where
     T: serde::de::DeserializeOwned,
     F: Fn(i64, T) -> Fut,

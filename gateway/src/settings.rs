@@ -15,9 +15,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams, query_pairs};
-use crate::envelope::Success;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new()

@@ -99,9 +99,7 @@ pub struct ConversationEnvelope {
     conversation: ConversationView,
 }
 
-fn envelope(
-    response: pb::ConversationResponse,
-) -> Result<Success<ConversationEnvelope>, ApiError> {
+fn envelope(response: pb::ConversationResponse) -> Result<Success<ConversationEnvelope>, ApiError> {
     let conversation = response.conversation.ok_or_else(ApiError::internal)?;
     Ok(Success::new(ConversationEnvelope { conversation: conversation.into() }))
 }
