@@ -63,12 +63,15 @@ fn build_date(
     match date {
         Some(date) if is_utc_timestamp(&date) => Ok(date),
         Some(date) => Err(format!("{source} gave {date:?}, not YYYY-MM-DDTHH:MM:SSZ")),
-        None => Err("the build date cannot be read (`date -u` failed): set ENNEO_BUILD_DATE".into()),
+        None => {
+            Err("the build date cannot be read (`date -u` failed): set ENNEO_BUILD_DATE".into())
+        }
     }
 }
 
 fn is_commit_hash(s: &str) -> bool {
-    (7..=40).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    (7..=40).contains(&s.len())
+        && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn is_utc_timestamp(s: &str) -> bool {
