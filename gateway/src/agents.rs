@@ -1,19 +1,20 @@
 //! `GET /agents/queue`: live-chat capacity.
 
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/agents/queue", get(agent_queue))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(agent_queue))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -36,7 +37,7 @@ pub struct AgentQueue {
 /// An agent counts as available while they have a live presence on a ticket; waiting chats are
 /// open, unassigned chat tickets nobody is on. The waiting time multiplies the queue by the
 /// median time to close a chat over the last 30 days (0 without such data).
-#[utoipa::path(get, path = "/api/mind/agents/queue", tag = "ticket",
+#[utoipa::path(get, path = "/agents/queue", tag = "ticket",
     responses((status = 200, body = Success<AgentQueue>), (status = 401, body = ErrorBody)))]
 pub async fn agent_queue(
     State(state): State<AppState>,

@@ -4,13 +4,14 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use pb::get_customer_request::By;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -18,12 +19,12 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/customer/byTicketId/{ticketId}", get(by_ticket))
-        .route("/customer/byCustomerId/{customerId}", get(by_customer))
-        .route("/customer/byContractId/{contractId}", get(by_contract))
-        .route("/customer/search", get(search))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(by_ticket))
+        .routes(routes!(by_customer))
+        .routes(routes!(by_contract))
+        .routes(routes!(search))
 }
 
 /// A customer with contracts (energy-utility shaped; stored as given, so further fields pass
@@ -82,7 +83,7 @@ fn external_id(raw: String) -> Result<String, ApiError> {
 }
 
 /// The customer of a ticket.
-#[utoipa::path(get, path = "/api/mind/customer/byTicketId/{ticketId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byTicketId/{ticketId}", tag = "customer",
     params(("ticketId" = i64, Path)),
     responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_ticket(
@@ -94,7 +95,7 @@ pub async fn by_ticket(
 }
 
 /// A customer by its id.
-#[utoipa::path(get, path = "/api/mind/customer/byCustomerId/{customerId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byCustomerId/{customerId}", tag = "customer",
     params(("customerId" = String, Path)),
     responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_customer(
@@ -106,7 +107,7 @@ pub async fn by_customer(
 }
 
 /// The customer holding a contract.
-#[utoipa::path(get, path = "/api/mind/customer/byContractId/{contractId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byContractId/{contractId}", tag = "customer",
     params(("contractId" = String, Path)),
     responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_contract(
@@ -142,7 +143,7 @@ pub struct CustomerRow {
 /// Search customers.
 ///
 /// A bare array, as the contract has it; the number of all matches is in `X-Total-Count`.
-#[utoipa::path(get, path = "/api/mind/customer/search", tag = "customer", params(SearchParams),
+#[utoipa::path(get, path = "/customer/search", tag = "customer", params(SearchParams),
     responses((status = 200, body = Vec<CustomerRow>, headers(("X-Total-Count" = i64))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search(

@@ -4,11 +4,12 @@ use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -16,10 +17,8 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::QueryParams;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/settings/mailbox/microsoft/authorization", get(authorization))
-        .route("/settings/mailbox/microsoft/callback", get(callback))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(authorization)).routes(routes!(callback))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,7 +33,7 @@ pub struct AuthorizationParams {
 ///
 /// Answers 302 to the configured authorize URL with client id, scopes, redirect URI and a
 /// signed `state` that expires after ten minutes. Needs `updateClientSettings`.
-#[utoipa::path(get, path = "/api/mind/settings/mailbox/microsoft/authorization", tag = "settings",
+#[utoipa::path(get, path = "/settings/mailbox/microsoft/authorization", tag = "settings",
     params(AuthorizationParams),
     responses((status = 302, description = "To the Microsoft consent page"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -71,7 +70,7 @@ pub struct Connected {
 ///
 /// Where Microsoft sends the browser back (the session cookie authenticates it). Checks the
 /// `state`, exchanges the code for tokens and stores them encrypted on the mailbox.
-#[utoipa::path(get, path = "/api/mind/settings/mailbox/microsoft/callback", tag = "settings",
+#[utoipa::path(get, path = "/settings/mailbox/microsoft/callback", tag = "settings",
     params(CallbackParams),
     responses((status = 200, body = Success<Connected>), (status = 400, description = "Declined, or a forged/expired state", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 422, description = "The token endpoint refused the code", body = ErrorBody),

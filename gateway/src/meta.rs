@@ -24,7 +24,7 @@ pub struct Version {
 }
 
 /// Version of this build.
-#[utoipa::path(get, path = "/api/mind/version", tag = "meta",
+#[utoipa::path(get, path = "/version", tag = "meta",
     responses((status = 200, body = Success<Version>), (status = 401, body = ErrorBody)))]
 pub async fn version(_auth: Auth) -> Success<Version> {
     Success::new(Version {

@@ -3,11 +3,12 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -15,10 +16,12 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/roles", get(list_roles).post(create_role))
-        .route("/roles/{id}", get(get_role).patch(update_role).delete(delete_role))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_roles, create_role)).routes(routes!(
+        get_role,
+        update_role,
+        delete_role
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -72,7 +75,7 @@ pub struct RoleList {
 }
 
 /// List roles.
-#[utoipa::path(get, path = "/api/mind/roles", tag = "profile", params(ListParams),
+#[utoipa::path(get, path = "/roles", tag = "profile", params(ListParams),
     responses((status = 200, body = Success<RoleList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_roles(
     State(state): State<AppState>,
@@ -98,7 +101,7 @@ pub async fn list_roles(
 }
 
 /// A role with its permission matrix.
-#[utoipa::path(get, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path)),
+#[utoipa::path(get, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path)),
     responses((status = 200, body = Success<RoleDetail>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_role(
     State(state): State<AppState>,
@@ -125,7 +128,7 @@ pub struct RoleWrite {
 }
 
 /// Create a custom role (needs `manageUsers`).
-#[utoipa::path(post, path = "/api/mind/roles", tag = "profile", request_body = RoleWrite,
+#[utoipa::path(post, path = "/roles", tag = "profile", request_body = RoleWrite,
     responses((status = 200, body = Success<RoleDetail>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_role(
@@ -143,7 +146,7 @@ pub async fn create_role(
 }
 
 /// Change a custom role; the matrix given replaces its differences from the base.
-#[utoipa::path(patch, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path)), request_body = RoleWrite,
+#[utoipa::path(patch, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path)), request_body = RoleWrite,
     responses((status = 200, body = Success<RoleDetail>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_role(
@@ -170,7 +173,7 @@ pub struct DeleteParams {
 }
 
 /// Delete a custom role.
-#[utoipa::path(delete, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path), DeleteParams),
+#[utoipa::path(delete, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path), DeleteParams),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_role(

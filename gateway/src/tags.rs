@@ -2,12 +2,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -15,11 +16,11 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/tag", get(list_tags).post(create_tag))
-        .route("/tag/tree", get(tag_tree))
-        .route("/tag/{id}", get(get_tag).delete(delete_tag))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tags, create_tag))
+        .routes(routes!(tag_tree))
+        .routes(routes!(get_tag, delete_tag))
 }
 
 /// A tag (contract §6.1 Tag schema). `assignment` is derived, for display.
@@ -132,7 +133,7 @@ fn format_of(format: Option<String>) -> Result<String, ApiError> {
 }
 
 /// List tags.
-#[utoipa::path(get, path = "/api/mind/tag", tag = "tag", params(ListParams),
+#[utoipa::path(get, path = "/tag", tag = "tag", params(ListParams),
     responses((status = 200, body = Success<TagList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_tags(
     State(state): State<AppState>,
@@ -152,7 +153,7 @@ pub async fn list_tags(
 }
 
 /// Tags as a tree: a bare array of roots, each with its `children`.
-#[utoipa::path(get, path = "/api/mind/tag/tree", tag = "tag", params(ListParams),
+#[utoipa::path(get, path = "/tag/tree", tag = "tag", params(ListParams),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn tag_tree(
     State(state): State<AppState>,
@@ -215,7 +216,7 @@ pub struct TagCreated {
 }
 
 /// Create a tag (needs `updateClientSettings`).
-#[utoipa::path(post, path = "/api/mind/tag", tag = "tag", request_body = NewTag,
+#[utoipa::path(post, path = "/tag", tag = "tag", request_body = NewTag,
     responses((status = 200, body = Success<TagCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, description = "Unknown parent", body = ErrorBody)))]
 pub async fn create_tag(
@@ -239,7 +240,7 @@ pub async fn create_tag(
 }
 
 /// One tag; 404 also for disabled ones.
-#[utoipa::path(get, path = "/api/mind/tag/{id}", tag = "tag", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/tag/{id}", tag = "tag", params(("id" = i64, Path)),
     responses((status = 200, body = Success<TagView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tag(
     State(state): State<AppState>,
@@ -258,7 +259,7 @@ pub async fn get_tag(
 }
 
 /// Delete a tag without child tags (409 otherwise).
-#[utoipa::path(delete, path = "/api/mind/tag/{id}", tag = "tag", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/tag/{id}", tag = "tag", params(("id" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_tag(

@@ -32,7 +32,7 @@ pub struct ApiKeyCreated {
 }
 
 /// Create an API key for user `id` (yourself, or anyone with `manageUsers`).
-#[utoipa::path(post, path = "/api/mind/jwt/{id}", tag = "profile", params(("id" = i64, Path)), request_body(content = Option<NewApiKey>),
+#[utoipa::path(post, path = "/jwt/{id}", tag = "profile", params(("id" = i64, Path)), request_body(content = Option<NewApiKey>),
     responses((status = 200, body = Success<ApiKeyCreated>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_api_key(
     State(state): State<AppState>,
@@ -79,7 +79,7 @@ pub struct ApiKeyList {
 }
 
 /// A user's API keys (never the keys themselves).
-#[utoipa::path(get, path = "/api/mind/jwt/{id}/keys", tag = "profile", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/jwt/{id}/keys", tag = "profile", params(("id" = i64, Path)),
     responses((status = 200, body = Success<ApiKeyList>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_api_keys(
     State(state): State<AppState>,
@@ -103,7 +103,7 @@ pub async fn list_api_keys(
 }
 
 /// Revoke an API key; it stops working at once.
-#[utoipa::path(delete, path = "/api/mind/jwt/{id}/keys/{keyId}", tag = "profile", params(("id" = i64, Path), ("keyId" = String, Path)),
+#[utoipa::path(delete, path = "/jwt/{id}/keys/{keyId}", tag = "profile", params(("id" = i64, Path), ("keyId" = String, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn revoke_api_key(
     State(state): State<AppState>,

@@ -68,7 +68,7 @@ where
 
 /// Update several users at once: `{"profiles": [{"id": 3, ...fields of PATCH /profile/{id}}]}`.
 /// Each item succeeds or fails on its own; `results` says how, in order.
-#[utoipa::path(patch, path = "/api/mind/profiles", tag = "profile",
+#[utoipa::path(patch, path = "/profiles", tag = "profile",
     request_body(content = Value, description = "`{profiles: [{id, ...ProfileWrite}]}`"),
     responses((status = 200, body = BulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]

@@ -8,11 +8,12 @@ pub mod session;
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::{delete, get, patch, post};
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -20,20 +21,20 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/auth/login", post(session::login))
-        .route("/auth/logout", post(session::logout))
-        .route("/profile", get(me).post(create_profile))
-        .route("/profiles", get(list_profiles).patch(bulk::bulk_update_profiles))
-        .route("/profiles/routingStatus", patch(routing::bulk_routing_status))
-        .route("/profiles/onlineSummary", get(routing::online_summary))
-        .route("/profile/{id}", get(get_profile).patch(update_profile).delete(delete_profile))
-        .route("/profile/{id}/routingStatus", patch(routing::routing_status))
-        .route("/profile/{id}/routing", get(routing::explain_routing))
-        .route("/jwt/{id}", post(api_keys::create_api_key))
-        .route("/jwt/{id}/keys", get(api_keys::list_api_keys))
-        .route("/jwt/{id}/keys/{keyId}", delete(api_keys::revoke_api_key))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login))
+        .routes(routes!(session::logout))
+        .routes(routes!(me, create_profile))
+        .routes(routes!(list_profiles, bulk::bulk_update_profiles))
+        .routes(routes!(routing::bulk_routing_status))
+        .routes(routes!(routing::online_summary))
+        .routes(routes!(get_profile, update_profile, delete_profile))
+        .routes(routes!(routing::routing_status))
+        .routes(routes!(routing::explain_routing))
+        .routes(routes!(api_keys::create_api_key))
+        .routes(routes!(api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -128,7 +129,7 @@ pub struct Me {
 }
 
 /// Your own profile, with your permissions.
-#[utoipa::path(get, path = "/api/mind/profile", tag = "profile",
+#[utoipa::path(get, path = "/profile", tag = "profile",
     responses((status = 200, body = Success<Me>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn me(
     State(state): State<AppState>,
@@ -157,7 +158,7 @@ pub struct ProfileList {
 }
 
 /// List users.
-#[utoipa::path(get, path = "/api/mind/profiles", tag = "profile", params(ListParams),
+#[utoipa::path(get, path = "/profiles", tag = "profile", params(ListParams),
     responses((status = 200, body = Success<ProfileList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_profiles(
     State(state): State<AppState>,
@@ -174,7 +175,7 @@ pub async fn list_profiles(
 }
 
 /// One user.
-#[utoipa::path(get, path = "/api/mind/profile/{id}", tag = "profile", params(("id" = i64, Path)),
+#[utoipa::path(get, path = "/profile/{id}", tag = "profile", params(("id" = i64, Path)),
     responses((status = 200, body = ProfileView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_profile(
     State(state): State<AppState>,
@@ -230,7 +231,7 @@ pub struct ProfileWrite {
 }
 
 /// Create a user (needs `manageUsers`).
-#[utoipa::path(post, path = "/api/mind/profile", tag = "profile", request_body = ProfileWrite,
+#[utoipa::path(post, path = "/profile", tag = "profile", request_body = ProfileWrite,
     responses((status = 200, body = ProfileView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_profile(
@@ -258,7 +259,7 @@ pub async fn create_profile(
 }
 
 /// Update a user. Yourself: names, contact, password; role and routing: `manageUsers`.
-#[utoipa::path(patch, path = "/api/mind/profile/{id}", tag = "profile", params(("id" = i64, Path)), request_body = ProfileWrite,
+#[utoipa::path(patch, path = "/profile/{id}", tag = "profile", params(("id" = i64, Path)), request_body = ProfileWrite,
     responses((status = 200, body = ProfileView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_profile(
@@ -299,7 +300,7 @@ pub(super) fn update_request(
 }
 
 /// Delete a user (soft; their API keys are revoked).
-#[utoipa::path(delete, path = "/api/mind/profile/{id}", tag = "profile", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/profile/{id}", tag = "profile", params(("id" = i64, Path)),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_profile(

@@ -38,7 +38,7 @@ pub struct RoutingStatusWrite {
 }
 
 /// Change a user's routing status, optionally only if it still is what you saw.
-#[utoipa::path(patch, path = "/api/mind/profile/{id}/routingStatus", tag = "profile", params(("id" = i64, Path)),
+#[utoipa::path(patch, path = "/profile/{id}/routingStatus", tag = "profile", params(("id" = i64, Path)),
     request_body = RoutingStatusWrite,
     responses((status = 200, body = ProfileView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -69,7 +69,7 @@ impl RoutingStatusWrite {
 
 /// Change several users' routing statuses: `{"profiles": [{"id": 3, "chatRoutingStatus": "idle",
 /// "ifCurrent": {...}}]}`. Each item succeeds or fails (409 on `ifCurrent`) on its own.
-#[utoipa::path(patch, path = "/api/mind/profiles/routingStatus", tag = "profile",
+#[utoipa::path(patch, path = "/profiles/routingStatus", tag = "profile",
     request_body(content = Value, description = "`{profiles: [{id, ...RoutingStatusWrite}]}`"),
     responses((status = 200, body = BulkResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody)))]
@@ -117,7 +117,7 @@ pub struct OnlineSummary {
 }
 
 /// Who is online, and how many users are in each routing status.
-#[utoipa::path(get, path = "/api/mind/profiles/onlineSummary", tag = "profile",
+#[utoipa::path(get, path = "/profiles/onlineSummary", tag = "profile",
     responses((status = 200, body = Success<OnlineSummary>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn online_summary(
     State(state): State<AppState>,
@@ -212,7 +212,7 @@ pub struct RoutingExplained {
 
 /// What routing would give a user, in order, and why; with `ticketId`, whether and why (not)
 /// that ticket would reach them. Nothing is claimed. Yourself, or anyone with `manageUsers`.
-#[utoipa::path(get, path = "/api/mind/profile/{id}/routing", tag = "profile", params(("id" = i64, Path), RoutingParams),
+#[utoipa::path(get, path = "/profile/{id}/routing", tag = "profile", params(("id" = i64, Path), RoutingParams),
     responses((status = 200, body = Success<RoutingExplained>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn explain_routing(

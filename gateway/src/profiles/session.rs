@@ -48,7 +48,7 @@ pub struct LoginResponse {
 /// Log in with e-mail and password.
 ///
 /// Five failed attempts in a row lock the account for 15 minutes (429 meanwhile).
-#[utoipa::path(post, path = "/api/mind/auth/login", tag = "profile", request_body = Credentials, security(()),
+#[utoipa::path(post, path = "/auth/login", tag = "profile", request_body = Credentials, security(()),
     responses((status = 200, body = Success<LoginResponse>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
@@ -71,7 +71,7 @@ pub async fn login(
 }
 
 /// Log out: clears the session cookie.
-#[utoipa::path(post, path = "/api/mind/auth/logout", tag = "profile", security(()),
+#[utoipa::path(post, path = "/auth/logout", tag = "profile", security(()),
     responses((status = 200, body = Success)))]
 pub async fn logout(State(state): State<AppState>) -> Response {
     ([(SET_COOKIE, cookie(&state, "", 0))], Success::done()).into_response()

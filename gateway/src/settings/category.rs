@@ -41,7 +41,7 @@ fn properties(kind: &str, id: i64, props: Vec<(&str, Value)>) -> Vec<Value> {
 ///
 /// Plain categories (`routing`, `ai-agents`, …) or one object: `mailbox_{id}`, `chatbot_{id}`,
 /// `phonebot_{id}`, `letter_{id}` (subchannels), `tag_{id}` and `user-defined-function_{id}`.
-#[utoipa::path(get, path = "/api/mind/settings/category/{category}", tag = "settings",
+#[utoipa::path(get, path = "/settings/category/{category}", tag = "settings",
     params(("category" = String, Path), SecretsParam),
     responses((status = 200, body = Success<CategoryResponse>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn category_settings(

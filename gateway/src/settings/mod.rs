@@ -6,27 +6,25 @@ pub mod subchannels;
 pub mod udfs;
 pub mod values;
 
-use axum::routing::{delete, get};
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/settings", get(values::list_settings).post(values::update_settings))
-        .route("/settings/compact", get(values::compact_settings))
-        .route("/settings/search", get(values::search_settings))
-        .route("/settings/category/{category}", get(category::category_settings))
-        .route(
-            "/settings/subchannel",
-            get(subchannels::list_subchannels).post(subchannels::add_subchannel),
-        )
-        .route("/settings/subchannel/{id}", delete(subchannels::delete_subchannel))
-        .route("/settings/user-defined-function", get(udfs::list_udfs).post(udfs::add_udf))
-        .route("/settings/user-defined-function/{id}", delete(udfs::delete_udf))
-        .route("/settings/{name}", get(values::get_setting).put(values::put_setting))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(values::list_settings, values::update_settings))
+        .routes(routes!(values::compact_settings))
+        .routes(routes!(values::search_settings))
+        .routes(routes!(category::category_settings))
+        .routes(routes!(subchannels::list_subchannels, subchannels::add_subchannel))
+        .routes(routes!(subchannels::delete_subchannel))
+        .routes(routes!(udfs::list_udfs, udfs::add_udf))
+        .routes(routes!(udfs::delete_udf))
+        .routes(routes!(values::get_setting, values::put_setting))
 }
 
 pub(crate) fn json_of(text: &str) -> Value {

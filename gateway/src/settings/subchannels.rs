@@ -55,7 +55,7 @@ struct SubchannelParams {
 }
 
 /// Get subchannels.
-#[utoipa::path(get, path = "/api/mind/settings/subchannel", tag = "settings", params(SubchannelParams),
+#[utoipa::path(get, path = "/settings/subchannel", tag = "settings", params(SubchannelParams),
     responses((status = 200, body = Success<SubchannelList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_subchannels(
     State(state): State<AppState>,
@@ -99,7 +99,7 @@ pub struct SubchannelCreated {
 }
 
 /// Add a new subchannel (needs `updateClientSettings`).
-#[utoipa::path(post, path = "/api/mind/settings/subchannel", tag = "settings", request_body = NewSubchannel,
+#[utoipa::path(post, path = "/settings/subchannel", tag = "settings", request_body = NewSubchannel,
     responses((status = 200, body = Success<SubchannelCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_subchannel(
     State(state): State<AppState>,
@@ -116,7 +116,7 @@ pub async fn add_subchannel(
 }
 
 /// Delete a subchannel.
-#[utoipa::path(delete, path = "/api/mind/settings/subchannel/{id}", tag = "settings", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/settings/subchannel/{id}", tag = "settings", params(("id" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_subchannel(
     State(state): State<AppState>,

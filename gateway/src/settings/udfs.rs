@@ -65,7 +65,7 @@ pub struct UdfFilter {
 }
 
 /// Get user-defined functions.
-#[utoipa::path(get, path = "/api/mind/settings/user-defined-function", tag = "settings", params(UdfFilter),
+#[utoipa::path(get, path = "/settings/user-defined-function", tag = "settings", params(UdfFilter),
     responses((status = 200, body = Success<UdfList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_udfs(
     State(state): State<AppState>,
@@ -98,7 +98,7 @@ pub struct UdfCreated {
 
 /// Add a new user-defined function (needs `updateAiAgent`). Attach its code with
 /// `POST /settings` `{"_user-defined-function[{id}].udfExecutor": {type, language, code}}`.
-#[utoipa::path(post, path = "/api/mind/settings/user-defined-function", tag = "settings", request_body = NewUdf,
+#[utoipa::path(post, path = "/settings/user-defined-function", tag = "settings", request_body = NewUdf,
     responses((status = 200, body = Success<UdfCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_udf(
     State(state): State<AppState>,
@@ -111,7 +111,7 @@ pub async fn add_udf(
 }
 
 /// Delete a user-defined function.
-#[utoipa::path(delete, path = "/api/mind/settings/user-defined-function/{id}", tag = "settings", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/settings/user-defined-function/{id}", tag = "settings", params(("id" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_udf(
     State(state): State<AppState>,

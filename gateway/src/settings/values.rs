@@ -83,7 +83,7 @@ pub(super) async fn list(
 }
 
 /// Get settings of a client.
-#[utoipa::path(get, path = "/api/mind/settings", tag = "settings", params(ListParams),
+#[utoipa::path(get, path = "/settings", tag = "settings", params(ListParams),
     responses((status = 200, body = Vec<SettingView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list_settings(
     State(state): State<AppState>,
@@ -101,7 +101,7 @@ pub async fn list_settings(
 }
 
 /// Get settings of a client in a compact form: `{name: value}`.
-#[utoipa::path(get, path = "/api/mind/settings/compact", tag = "settings", params(SecretsParam),
+#[utoipa::path(get, path = "/settings/compact", tag = "settings", params(SecretsParam),
     responses((status = 200, body = Object), (status = 401, body = ErrorBody)))]
 pub async fn compact_settings(
     State(state): State<AppState>,
@@ -123,7 +123,7 @@ pub struct SearchParams {
 }
 
 /// Search settings.
-#[utoipa::path(get, path = "/api/mind/settings/search", tag = "settings", params(SearchParams),
+#[utoipa::path(get, path = "/settings/search", tag = "settings", params(SearchParams),
     responses((status = 200, body = Vec<SettingView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search_settings(
     State(state): State<AppState>,
@@ -139,7 +139,7 @@ pub async fn search_settings(
 }
 
 /// One setting (404 if unknown).
-#[utoipa::path(get, path = "/api/mind/settings/{name}", tag = "settings", params(("name" = String, Path), SecretsParam),
+#[utoipa::path(get, path = "/settings/{name}", tag = "settings", params(("name" = String, Path), SecretsParam),
     responses((status = 200, body = SettingView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_setting(
     State(state): State<AppState>,
@@ -153,7 +153,7 @@ pub async fn get_setting(
 }
 
 /// Update a setting. The body is the raw JSON value (`"text"`, `42`, `{…}`), not `{value}`.
-#[utoipa::path(put, path = "/api/mind/settings/{name}", tag = "settings", params(("name" = String, Path)),
+#[utoipa::path(put, path = "/settings/{name}", tag = "settings", params(("name" = String, Path)),
     request_body(content = Object, description = "The new value"),
     responses((status = 200, body = SettingView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -191,7 +191,7 @@ pub struct UpdateResponse {
 /// `{name: value, …}`; keys may also address objects: `_subchannel[{id}].{prop}`,
 /// `_user-defined-function[{id}].{prop}`. Each key is checked (permission, type) and applied
 /// on its own, so a batch may partly apply.
-#[utoipa::path(post, path = "/api/mind/settings", tag = "settings",
+#[utoipa::path(post, path = "/settings", tag = "settings",
     request_body(content = Object, description = "{settingName: value}"),
     responses((status = 200, body = Success<UpdateResponse>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn update_settings(

@@ -63,7 +63,7 @@ pub struct ActivityResponse {
 ///
 /// The ticket's audit trail, newest first: created, updated (with the changed fields and who
 /// changed them), … It is built from the ticket's events, a moment after each change.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/activity", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}/activity", tag = "ticket",
     params(("ticketId" = i64, Path), ActivityParams),
     responses((status = 200, body = Success<ActivityResponse>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

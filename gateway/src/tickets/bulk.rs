@@ -24,7 +24,7 @@ pub const MAX_BULK_ITEMS: usize = 500;
 /// A JSON array of partial tickets, each with its `id`. Every item is validated and applied on
 /// its own: one bad item never blocks the others. Read-only fields sent back (as the
 /// contract's sample does) are ignored.
-#[utoipa::path(patch, path = "/api/mind/ticket", tag = "ticket",
+#[utoipa::path(patch, path = "/ticket", tag = "ticket",
     params(UpdateParams, ("Idempotency-Key" = Option<String>, Header,
         description = "A retry with the same key returns the first result and writes nothing")),
     request_body(content = Vec<TicketWrite>, description = "Partial tickets, each with `id`"),

@@ -2,12 +2,13 @@
 //! the customer's other tickets (§1.2 (8)).
 
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
@@ -16,10 +17,8 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 use crate::time::format_sql;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/ticket/{ticketId}/variables", get(ticket_variables))
-        .route("/ticket/{ticketId}/history", get(ticket_history))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ticket_variables)).routes(routes!(ticket_history))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -34,7 +33,7 @@ pub struct VariablesResponse {
 ///
 /// What each parameter and condition source resolves to for this ticket, for debugging agent
 /// parameters and tag conditions. Templates use `{{in.subject}}`, `{{customer.firstname}}`, …
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/variables", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}/variables", tag = "ticket",
     params(("ticketId" = i64, Path)),
     responses((status = 200, body = Success<VariablesResponse>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ticket_variables(
@@ -126,7 +125,7 @@ pub struct HistoryResponse {
 /// Get a ticket's history.
 ///
 /// The other tickets of the same customer or contract, newest first.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/history", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}/history", tag = "ticket",
     params(("ticketId" = i64, Path), HistoryParams),
     responses((status = 200, body = Success<HistoryResponse>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -1,12 +1,13 @@
 //! `/ticket/{ticketId}/conversation…`: a ticket's messages, replies, notes and drafts.
 
 use axum::extract::{RawQuery, State};
-use axum::routing::{get, post};
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::Addresses;
 use crate::AppState;
@@ -16,15 +17,12 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, PathIds, QueryParams, query_pairs};
 use crate::time::{format_sql, parse};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/ticket/{ticketId}/conversation", get(list_conversations))
-        .route("/ticket/{ticketId}/conversation/reply", post(reply))
-        .route("/ticket/{ticketId}/conversation/store", post(store))
-        .route(
-            "/ticket/{ticketId}/conversation/{conversationId}",
-            get(get_conversation).patch(update_conversation).delete(delete_conversation),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(reply))
+        .routes(routes!(store))
+        .routes(routes!(get_conversation, update_conversation, delete_conversation))
 }
 
 /// A message of a ticket.
@@ -117,7 +115,7 @@ struct ListParams {
 }
 
 /// List the messages of a ticket, oldest first.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/conversation", tag = "conversation",
+#[utoipa::path(get, path = "/ticket/{ticketId}/conversation", tag = "conversation",
     params(("ticketId" = i64, Path), ListParams),
     responses((status = 200, body = Success<ConversationList>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -159,7 +157,7 @@ pub async fn list_conversations(
 }
 
 /// One message.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(get, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)),
     responses((status = 200, body = Success<ConversationEnvelope>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_conversation(
@@ -231,7 +229,7 @@ fn check_process(process: Option<&str>) -> Result<(), ApiError> {
 ///
 /// A reply that is not a draft needs `allowedToSendReplies`; on an e-mail ticket it is queued
 /// for the mail server in the same transaction (sent even if the server is down right now).
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/conversation/reply", tag = "conversation",
+#[utoipa::path(post, path = "/ticket/{ticketId}/conversation/reply", tag = "conversation",
     params(("ticketId" = i64, Path), ReplyParams), request_body = ReplyBody,
     responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -291,7 +289,7 @@ pub struct StoreBody {
 ///
 /// Records a message that happened elsewhere (needs `createConversation`); a customer message
 /// stamps the ticket's `lastCustomerMessageAt`.
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/conversation/store", tag = "conversation",
+#[utoipa::path(post, path = "/ticket/{ticketId}/conversation/store", tag = "conversation",
     params(("ticketId" = i64, Path), ReplyParams), request_body = StoreBody,
     responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -344,7 +342,7 @@ pub struct UpdateBody {
 }
 
 /// Edit an internal note or a draft.
-#[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(patch, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)), request_body = UpdateBody,
     responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -377,7 +375,7 @@ pub async fn update_conversation(
 ///
 /// Notes and drafts: `updateTickets`. What the customer wrote or received:
 /// `updateTechnicalTicketFields`.
-#[utoipa::path(delete, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(delete, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

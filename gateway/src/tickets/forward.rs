@@ -33,7 +33,7 @@ pub struct ForwardBody {
 ///
 /// Sends the ticket by e-mail (needs `forwardTicket`). The mail is queued with the request
 /// and sent by the mailer; while the mail server is unreachable it waits and is retried.
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/forward", tag = "ticket",
+#[utoipa::path(post, path = "/ticket/{ticketId}/forward", tag = "ticket",
     params(("ticketId" = i64, Path)), request_body = ForwardBody,
     responses((status = 200, body = Success), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -16,7 +16,6 @@ pub mod view;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use axum::routing::{get, post};
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -30,21 +29,23 @@ use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
 use docs::TicketWrite;
 use headers::{idempotency_key, if_match, with_etag};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use view::{TicketView, ViewOptions};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
         .merge(conversations::routes())
         .merge(context::routes())
         .merge(autoexecute::routes())
-        .route("/ticket", post(create_ticket).patch(bulk::bulk_update_tickets))
-        .route("/ticket/search", post(search::search_tickets))
-        .route("/ticket/getLatest", post(queue::get_latest_ticket))
-        .route("/ticket/stats", get(queue::ticket_stats))
-        .route("/ticket/{ticketId}", get(get_ticket).patch(update_ticket).delete(delete_ticket))
-        .route("/ticket/{ticketId}/ping", get(ping_ticket))
-        .route("/ticket/{ticketId}/activity", get(activity::ticket_activity))
-        .route("/ticket/{ticketId}/forward", post(forward::forward_ticket))
+        .routes(routes!(create_ticket, bulk::bulk_update_tickets))
+        .routes(routes!(search::search_tickets))
+        .routes(routes!(queue::get_latest_ticket))
+        .routes(routes!(queue::ticket_stats))
+        .routes(routes!(get_ticket, update_ticket, delete_ticket))
+        .routes(routes!(ping_ticket))
+        .routes(routes!(activity::ticket_activity))
+        .routes(routes!(forward::forward_ticket))
 }
 
 /// A non-null `modifiedAt` in an update is a precondition on the ticket's last change.
@@ -78,7 +79,7 @@ pub struct CreateParams {
 /// Only `channel` is required. Defaults: direction `in`, status `open`, priority `low`,
 /// interface `internal`, aiSupportLevel `unprocessed`, createdAt now. An existing
 /// `externalTicketId` updates that ticket instead of creating a duplicate.
-#[utoipa::path(post, path = "/api/mind/ticket", tag = "ticket",
+#[utoipa::path(post, path = "/ticket", tag = "ticket",
     params(CreateParams, ("Idempotency-Key" = Option<String>, Header,
         description = "A retry with the same key returns the first result and creates nothing")),
     request_body = TicketWrite,
@@ -119,7 +120,7 @@ pub struct GetParams {
 }
 
 /// Get a ticket.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}", tag = "ticket",
     params(("ticketId" = i64, Path), GetParams),
     responses((status = 200, description = "The ticket, fields at top level", body = Success<TicketView>,
             headers(("ETag" = String, description = "Version for If-Match"))),
@@ -157,7 +158,7 @@ pub async fn get_ticket(
 /// fields need `updateTechnicalTicketFields`. `pending` needs a future `dueBy`; `direction`
 /// cannot change; `manual_spam` closes the ticket. With `If-Match: "<version>"` (from the
 /// `ETag`) a ticket changed meanwhile answers 409 and nothing is written.
-#[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}", tag = "ticket",
+#[utoipa::path(patch, path = "/ticket/{ticketId}", tag = "ticket",
     params(("ticketId" = i64, Path), UpdateParams, ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body = TicketWrite,
     responses((status = 200, body = Success<UpdatedTicket>),
@@ -213,7 +214,7 @@ pub struct UpdateParams {
 ///
 /// Needs `deleteTicket`. Removes the ticket with its presence; its activity trail and
 /// statistics follow through the `TicketDeleted` event.
-#[utoipa::path(delete, path = "/api/mind/ticket/{ticketId}", tag = "ticket", params(("ticketId" = i64, Path)),
+#[utoipa::path(delete, path = "/ticket/{ticketId}", tag = "ticket", params(("ticketId" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_ticket(
@@ -236,7 +237,7 @@ pub struct PingResponse {
 ///
 /// Call every 30 s while the ticket is open: keeps the caller's presence alive (90 s) and lists
 /// every agent working on it, so two agents see each other.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/ping", tag = "ticket", params(("ticketId" = i64, Path)),
+#[utoipa::path(get, path = "/ticket/{ticketId}/ping", tag = "ticket", params(("ticketId" = i64, Path)),
     responses((status = 200, body = Success<PingResponse>), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ping_ticket(

@@ -41,7 +41,7 @@ pub struct GetLatestResponse {
 /// assigned to you first), ordered by the configured distribution sequence (default: SLA due
 /// date). The ticket returned is claimed through your presence: nobody else gets it while you
 /// keep pinging it.
-#[utoipa::path(post, path = "/api/mind/ticket/getLatest", tag = "ticket",
+#[utoipa::path(post, path = "/ticket/getLatest", tag = "ticket",
     request_body(content = Option<GetLatestBody>, description = "Optional"),
     responses((status = 200, body = Success<GetLatestResponse>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -85,7 +85,7 @@ pub struct TagCount {
 ///
 /// Served from a read model that ticket events keep up to date, so a change shows here a
 /// moment after it is made.
-#[utoipa::path(get, path = "/api/mind/ticket/stats", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/stats", tag = "ticket",
     responses((status = 200, body = Success<StatsResponse>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn ticket_stats(
     State(state): State<AppState>,

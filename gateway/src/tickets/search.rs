@@ -92,7 +92,7 @@ pub struct SearchResponse {
 }
 
 /// Get a list of tickets.
-#[utoipa::path(post, path = "/api/mind/ticket/search", tag = "ticket", request_body = SearchBody,
+#[utoipa::path(post, path = "/ticket/search", tag = "ticket", request_body = SearchBody,
     responses((status = 200, body = Success<SearchResponse>),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn search_tickets(

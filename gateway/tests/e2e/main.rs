@@ -15,6 +15,7 @@ mod lifecycle;
 mod mailbox_oauth;
 mod meta;
 mod roles;
+mod routes;
 mod routing;
 mod search;
 mod settings;
