@@ -54,7 +54,7 @@ pub struct TagView {
     modified_at: String,
 }
 
-pub(crate) fn view(t: &pb::Tag, format: &str) -> Value {
+fn view(t: &pb::Tag, format: &str) -> Value {
     let detection: Value = serde_json::from_str(&t.detection_details_json).unwrap_or(json!({}));
     let mut assignment = Vec::new();
     if !t.channels.is_empty() {

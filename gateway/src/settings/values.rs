@@ -73,7 +73,7 @@ pub struct ListParams {
     show_secrets: Option<bool>,
 }
 
-pub(super) async fn list(
+async fn list(
     state: &AppState,
     caller: &Caller,
     req: pb::ListSettingsRequest,
