@@ -14,15 +14,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::bad_request("a JSON body is required"));
+        match read_json(req, state).await? {
+            Some(body) => Ok(Self(body)),
+            None => Err(ApiError::bad_request("a JSON body is required")),
         }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
     }
 }
 
@@ -33,16 +28,24 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(T::default()));
-        }
-        serde_json::from_slice(&bytes)
-            .map(Self)
-            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+        Ok(Self(read_json(req, state).await?.unwrap_or_default()))
     }
+}
+
+/// The body parsed as JSON; `None` when it is empty or only whitespace.
+async fn read_json<S: Send + Sync, T: DeserializeOwned>(
+    req: Request,
+    state: &S,
+) -> Result<Option<T>, ApiError> {
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
 }
 
 /// A numeric id from the path (`/ticket/{ticketId}`).
