@@ -107,25 +107,7 @@ fn password_of(url: &str) -> String {
     };
     let userinfo = rest.split('@').next().filter(|_| rest.contains('@')).unwrap_or("");
     let raw = userinfo.split_once(':').map(|(_, p)| p).unwrap_or("");
-    percent_decode(raw)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        // Work on bytes: slicing the str could split a multi-byte character.
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-        if let (b'%', Some(Ok(byte))) = (bytes[i], hex.map(|h| u8::from_str_radix(h, 16))) {
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(raw).decode_utf8_lossy().into_owned()
 }
 
 /// The shared code of a database failure: down or saturated is 503, a violated constraint

@@ -4,34 +4,35 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use pb::get_customer_request::By;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/customer/byTicketId/{ticketId}", get(by_ticket))
-        .route("/customer/byCustomerId/{customerId}", get(by_customer))
-        .route("/customer/byContractId/{contractId}", get(by_contract))
-        .route("/customer/search", get(search))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(by_ticket))
+        .routes(routes!(by_customer))
+        .routes(routes!(by_contract))
+        .routes(routes!(search))
 }
 
 /// A customer with contracts (energy-utility shaped; stored as given, so further fields pass
-/// through) plus `success`.
+/// through).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
 pub struct CustomerDoc {
-    success: bool,
     /// As given: integer or string.
     #[schema(value_type = Object)]
     id: Value,
@@ -66,6 +67,7 @@ async fn customer(
         .into_inner();
     let mut customer: Value =
         serde_json::from_str(&found.customer_json).map_err(|_| ApiError::internal())?;
+    // `success` sorted in among the stored keys, not first as `Success` would put it.
     if let Value::Object(map) = &mut customer {
         map.insert("success".into(), Value::Bool(true));
     }
@@ -81,9 +83,9 @@ fn external_id(raw: String) -> Result<String, ApiError> {
 }
 
 /// The customer of a ticket.
-#[utoipa::path(get, path = "/api/mind/customer/byTicketId/{ticketId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byTicketId/{ticketId}", tag = "customer",
     params(("ticketId" = i64, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -93,9 +95,9 @@ pub async fn by_ticket(
 }
 
 /// A customer by its id.
-#[utoipa::path(get, path = "/api/mind/customer/byCustomerId/{customerId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byCustomerId/{customerId}", tag = "customer",
     params(("customerId" = String, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_customer(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -105,9 +107,9 @@ pub async fn by_customer(
 }
 
 /// The customer holding a contract.
-#[utoipa::path(get, path = "/api/mind/customer/byContractId/{contractId}", tag = "customer",
+#[utoipa::path(get, path = "/customer/byContractId/{contractId}", tag = "customer",
     params(("contractId" = String, Path)),
-    responses((status = 200, body = CustomerDoc), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<CustomerDoc>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn by_contract(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -141,7 +143,7 @@ pub struct CustomerRow {
 /// Search customers.
 ///
 /// A bare array, as the contract has it; the number of all matches is in `X-Total-Count`.
-#[utoipa::path(get, path = "/api/mind/customer/search", tag = "customer", params(SearchParams),
+#[utoipa::path(get, path = "/customer/search", tag = "customer", params(SearchParams),
     responses((status = 200, body = Vec<CustomerRow>, headers(("X-Total-Count" = i64))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn search(

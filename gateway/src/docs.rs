@@ -1,12 +1,15 @@
-//! The OpenAPI 3.1 document, generated from the handlers and schemas, and the docs page.
+//! The OpenAPI 3.1 document and the docs page. Paths and schemas come from the routes as
+//! `crate::routes` declares them; this adds what the whole document says once.
+
+use std::sync::LazyLock;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse, Response};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use crate::envelope::Nothing;
 use crate::error::ErrorBody;
-use crate::tickets::{self, docs::TicketWrite, view};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,174 +18,8 @@ use crate::tickets::{self, docs::TicketWrite, view};
         description = "Tickets, AI agents, quality checks and settings of an AI-first customer-service desk.",
         license(name = "Apache-2.0")
     ),
-    paths(
-        tickets::create_ticket,
-        tickets::bulk_update_tickets,
-        tickets::search_tickets,
-        tickets::get_latest_ticket,
-        tickets::ticket_stats,
-        tickets::get_ticket,
-        tickets::update_ticket,
-        tickets::delete_ticket,
-        tickets::ping_ticket,
-        tickets::ticket_activity,
-        tickets::forward_ticket,
-        tickets::context::ticket_variables,
-        tickets::context::ticket_history,
-        tickets::autoexecute::auto_execute,
-        crate::agents::agent_queue,
-        tickets::conversations::list_conversations,
-        tickets::conversations::get_conversation,
-        tickets::conversations::reply,
-        tickets::conversations::store,
-        tickets::conversations::update_conversation,
-        tickets::conversations::delete_conversation,
-        crate::customers::by_ticket,
-        crate::customers::by_customer,
-        crate::customers::by_contract,
-        crate::customers::search,
-        crate::settings::list_settings,
-        crate::settings::update_settings,
-        crate::settings::compact_settings,
-        crate::settings::search_settings,
-        crate::settings::category_settings,
-        crate::settings::get_setting,
-        crate::settings::put_setting,
-        crate::settings::list_subchannels,
-        crate::settings::add_subchannel,
-        crate::settings::delete_subchannel,
-        crate::mailbox::authorization,
-        crate::mailbox::callback,
-        crate::tags::list_tags,
-        crate::tags::tag_tree,
-        crate::tags::create_tag,
-        crate::tags::get_tag,
-        crate::tags::delete_tag,
-        crate::profiles::login,
-        crate::profiles::logout,
-        crate::profiles::me,
-        crate::profiles::list_profiles,
-        crate::profiles::get_profile,
-        crate::profiles::create_profile,
-        crate::profiles::update_profile,
-        crate::profiles::delete_profile,
-        crate::profiles::routing_status,
-        crate::profiles::create_api_key,
-        crate::profiles::list_api_keys,
-        crate::profiles::revoke_api_key,
-        crate::profiles::bulk_update_profiles,
-        crate::profiles::bulk_routing_status,
-        crate::profiles::online_summary,
-        crate::profiles::explain_routing,
-        crate::teams::list_teams,
-        crate::teams::team_tree,
-        crate::teams::get_team,
-        crate::teams::create_team,
-        crate::teams::update_team,
-        crate::teams::delete_team,
-        crate::roles::list_roles,
-        crate::roles::get_role,
-        crate::roles::create_role,
-        crate::roles::update_role,
-        crate::roles::delete_role,
-        crate::settings::list_udfs,
-        crate::settings::add_udf,
-        crate::settings::delete_udf,
-        crate::meta::version,
-        crate::meta::health,
-    ),
-    components(schemas(
-        ErrorBody,
-        TicketWrite,
-        view::TicketView,
-        view::ReplyRecipients,
-        tickets::TicketEnvelope,
-        tickets::UpdatedTicket,
-        tickets::BulkResponse,
-        tickets::BulkResult,
-        tickets::SearchBody,
-        tickets::FilterBody,
-        tickets::SearchResponse,
-        tickets::GetLatestBody,
-        tickets::GetLatestResponse,
-        tickets::StatsResponse,
-        tickets::TagCount,
-        tickets::ForwardBody,
-        tickets::context::VariablesResponse,
-        tickets::context::HistoryItem,
-        tickets::context::HistoryResponse,
-        tickets::autoexecute::AutoExecuteResponse,
-        crate::agents::AgentQueue,
-        tickets::conversations::ConversationView,
-        tickets::conversations::ConversationList,
-        tickets::conversations::ConversationEnvelope,
-        tickets::conversations::Content,
-        tickets::conversations::ReplyBody,
-        tickets::conversations::StoreBody,
-        tickets::conversations::UpdateBody,
-        tickets::Addresses,
-        tickets::Success,
-        tickets::PingResponse,
-        tickets::ActivityResponse,
-        tickets::ActivityView,
-        tickets::ActivityData,
-        tickets::Technical,
-        view::UserRef,
-        crate::customers::CustomerDoc,
-        crate::customers::CustomerRow,
-        crate::settings::SettingView,
-        crate::settings::Group,
-        crate::settings::CategoryResponse,
-        crate::settings::KeyResult,
-        crate::settings::UpdateResponse,
-        crate::settings::SubchannelView,
-        crate::settings::SubchannelList,
-        crate::settings::NewSubchannel,
-        crate::settings::SubchannelCreated,
-        crate::settings::UdfView,
-        crate::settings::UdfList,
-        crate::settings::NewUdf,
-        crate::settings::UdfCreated,
-        crate::mailbox::Connected,
-        crate::tags::TagView,
-        crate::tags::TagList,
-        crate::tags::NewTag,
-        crate::tags::TagCreated,
-        crate::profiles::ProfileView,
-        crate::profiles::ProfileSettings,
-        crate::profiles::Credentials,
-        crate::profiles::LoginResponse,
-        crate::profiles::Me,
-        crate::profiles::ProfileList,
-        crate::profiles::ProfileWrite,
-        crate::profiles::ProfileSettingsWrite,
-        crate::profiles::RoutingStatuses,
-        crate::profiles::RoutingStatusWrite,
-        crate::profiles::NewApiKey,
-        crate::profiles::ApiKeyCreated,
-        crate::profiles::ApiKeyView,
-        crate::profiles::ApiKeyList,
-        crate::profiles::OnlineUser,
-        crate::profiles::StatusCount,
-        crate::profiles::OnlineSummary,
-        crate::profiles::RoutedTicket,
-        crate::profiles::RoutingVerdict,
-        crate::profiles::RoutingUsed,
-        crate::profiles::RoutingExplained,
-        crate::teams::TeamSettingsView,
-        crate::teams::TeamView,
-        crate::teams::TeamNode,
-        crate::teams::TeamTree,
-        crate::teams::TeamList,
-        crate::teams::TeamSettingsWrite,
-        crate::teams::TeamWrite,
-        crate::roles::RoleSummary,
-        crate::roles::RoleDetail,
-        crate::roles::RoleList,
-        crate::roles::RoleWrite,
-        crate::meta::Version,
-        crate::meta::Health,
-    )),
+    // Referenced by every path (errors) or through a default type parameter (`Success`).
+    components(schemas(ErrorBody, Nothing)),
     modifiers(&Security),
     security(("bearerAuth" = []), ("cookieAuth" = [])),
     tags((name = "ticket", description = "Tickets from e-mail, chat, phone, letter and portal"),
@@ -192,7 +29,7 @@ use crate::tickets::{self, docs::TicketWrite, view};
          (name = "tag", description = "Tags: skills, products, properties"),
          (name = "profile", description = "Users, login and API keys"),
          (name = "team", description = "Teams whose settings members inherit"),
-         (name = "meta", description = "Version and health")),
+         (name = "meta", description = "Version, health and this documentation")),
 )]
 pub struct ApiDoc;
 
@@ -214,31 +51,37 @@ impl Modify for Security {
     }
 }
 
-/// Both renderings, made once at start-up.
-#[derive(Clone)]
-pub struct Rendered {
-    pub yaml: String,
-    pub json: String,
+/// Both renderings, made once on first request.
+struct Rendered {
+    yaml: String,
+    json: String,
 }
 
-impl Default for Rendered {
-    fn default() -> Self {
-        let doc = ApiDoc::openapi();
-        Self {
-            yaml: doc.to_yaml().expect("the OpenAPI document renders as YAML"),
-            json: doc.to_pretty_json().expect("the OpenAPI document renders as JSON"),
-        }
+static RENDERED: LazyLock<Rendered> = LazyLock::new(|| {
+    let doc = crate::openapi();
+    Rendered {
+        yaml: doc.to_yaml().expect("the OpenAPI document renders as YAML"),
+        json: doc.to_pretty_json().expect("the OpenAPI document renders as JSON"),
     }
+});
+
+/// This document in YAML.
+#[utoipa::path(get, path = "/docs/open-api", tag = "meta", security(()),
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/yaml", body = String)))]
+pub async fn yaml() -> Response {
+    ([(CONTENT_TYPE, "application/yaml")], RENDERED.yaml.clone()).into_response()
 }
 
-pub fn yaml(doc: &Rendered) -> Response {
-    ([(CONTENT_TYPE, "application/yaml")], doc.yaml.clone()).into_response()
+/// This document in JSON.
+#[utoipa::path(get, path = "/docs/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/json", body = Object)))]
+pub async fn json() -> Response {
+    ([(CONTENT_TYPE, "application/json")], RENDERED.json.clone()).into_response()
 }
 
-pub fn json(doc: &Rendered) -> Response {
-    ([(CONTENT_TYPE, "application/json")], doc.json.clone()).into_response()
-}
-
+/// The interactive API reference.
+#[utoipa::path(get, path = "/docs", tag = "meta", security(()),
+    responses((status = 200, description = "An HTML page", content_type = "text/html", body = String)))]
 pub async fn page() -> Html<&'static str> {
     Html(
         r#"<!doctype html>

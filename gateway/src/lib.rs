@@ -3,9 +3,11 @@
 
 pub mod agents;
 pub mod auth;
+pub mod bulk;
 pub mod config;
 pub mod customers;
 pub mod docs;
+pub mod envelope;
 pub mod error;
 pub mod json;
 pub mod mailbox;
@@ -18,11 +20,16 @@ pub mod teams;
 pub mod tickets;
 pub mod time;
 
+/// The build script's stamp checks, run with the unit tests.
+#[cfg(test)]
+#[path = "../build.rs"]
+#[allow(dead_code)]
+mod build_script;
+
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::routing::get;
+use axum::extract::Request;
 use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
 use enneo_proto::settings::v1::identity_service_client::IdentityServiceClient;
 use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
@@ -34,6 +41,9 @@ use tonic::transport::Channel;
 use tonic_health::pb::health_client::HealthClient;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnFailure, TraceLayer};
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use config::Config;
 use error::{ApiError, StartupError};
@@ -52,7 +62,6 @@ struct Inner {
     identity: IdentityServiceClient<Channel>,
     cookie_secure: bool,
     services: Vec<(&'static str, Channel)>,
-    docs: docs::Rendered,
 }
 
 impl AppState {
@@ -76,7 +85,6 @@ impl AppState {
                 identity: IdentityServiceClient::new(settings),
                 cookie_secure: config.cookie_secure,
                 services,
-                docs: docs::Rendered::default(),
             }),
         })
     }
@@ -114,8 +122,9 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+/// Every route, each declared once (`routes!`) for both the router and the OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
         .merge(tickets::routes())
         .merge(customers::routes())
         .merge(agents::routes())
@@ -125,20 +134,23 @@ pub fn router(state: AppState) -> Router {
         .merge(profiles::routes())
         .merge(roles::routes())
         .merge(teams::routes())
-        .route("/version", get(meta::version))
-        .route("/docs", get(docs::page))
-        .route(
-            "/docs/open-api",
-            get(|State(s): State<AppState>| async move { docs::yaml(&s.inner.docs) }),
-        )
-        .route(
-            "/docs/openapi.json",
-            get(|State(s): State<AppState>| async move { docs::json(&s.inner.docs) }),
-        )
-        .method_not_allowed_fallback(method_not_allowed);
-    Router::new()
+        .routes(routes!(meta::version))
+        .routes(routes!(docs::page))
+        .routes(routes!(docs::yaml))
+        .routes(routes!(docs::json));
+    OpenApiRouter::with_openapi(docs::ApiDoc::openapi())
         .nest("/api/mind", api)
-        .route("/health", get(meta::health))
+        .routes(routes!(meta::health))
+}
+
+/// The OpenAPI document of everything [`routes`] serves.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().into_openapi()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, _) = routes().split_for_parts();
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn(with_request_id))

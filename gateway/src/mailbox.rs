@@ -1,25 +1,24 @@
 //! Connecting a mailbox to Microsoft 365 with OAuth (contract §5.1, 13–14).
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::QueryParams;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/settings/mailbox/microsoft/authorization", get(authorization))
-        .route("/settings/mailbox/microsoft/callback", get(callback))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(authorization)).routes(routes!(callback))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -34,7 +33,7 @@ pub struct AuthorizationParams {
 ///
 /// Answers 302 to the configured authorize URL with client id, scopes, redirect URI and a
 /// signed `state` that expires after ten minutes. Needs `updateClientSettings`.
-#[utoipa::path(get, path = "/api/mind/settings/mailbox/microsoft/authorization", tag = "settings",
+#[utoipa::path(get, path = "/settings/mailbox/microsoft/authorization", tag = "settings",
     params(AuthorizationParams),
     responses((status = 302, description = "To the Microsoft consent page"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -64,7 +63,6 @@ pub struct CallbackParams {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Connected {
-    success: bool,
     subchannel_id: i64,
 }
 
@@ -72,16 +70,16 @@ pub struct Connected {
 ///
 /// Where Microsoft sends the browser back (the session cookie authenticates it). Checks the
 /// `state`, exchanges the code for tokens and stores them encrypted on the mailbox.
-#[utoipa::path(get, path = "/api/mind/settings/mailbox/microsoft/callback", tag = "settings",
+#[utoipa::path(get, path = "/settings/mailbox/microsoft/callback", tag = "settings",
     params(CallbackParams),
-    responses((status = 200, body = Connected), (status = 400, description = "Declined, or a forged/expired state", body = ErrorBody),
+    responses((status = 200, body = Success<Connected>), (status = 400, description = "Declined, or a forged/expired state", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 422, description = "The token endpoint refused the code", body = ErrorBody),
         (status = 503, description = "The token endpoint is unreachable", body = ErrorBody)))]
 pub async fn callback(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<CallbackParams>,
-) -> Result<Json<Connected>, ApiError> {
+) -> Result<Success<Connected>, ApiError> {
     if let Some(error) = p.error {
         let detail = p.error_description.unwrap_or_default();
         return Err(ApiError::bad_request(
@@ -93,5 +91,5 @@ pub async fn callback(
     };
     let req = pb::MicrosoftCallbackRequest { code, state: oauth_state };
     let done = state.settings().microsoft_callback(request(req, &caller)).await?.into_inner();
-    Ok(Json(Connected { success: true, subchannel_id: done.subchannel_id }))
+    Ok(Success::new(Connected { subchannel_id: done.subchannel_id }))
 }

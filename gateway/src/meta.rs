@@ -12,23 +12,22 @@ use utoipa::ToSchema;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::ErrorBody;
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Version {
-    success: bool,
     version: &'static str,
     commit: &'static str,
     build_date: &'static str,
 }
 
 /// Version of this build.
-#[utoipa::path(get, path = "/api/mind/version", tag = "meta",
-    responses((status = 200, body = Version), (status = 401, body = ErrorBody)))]
-pub async fn version(_auth: Auth) -> Json<Version> {
-    Json(Version {
-        success: true,
+#[utoipa::path(get, path = "/version", tag = "meta",
+    responses((status = 200, body = Success<Version>), (status = 401, body = ErrorBody)))]
+pub async fn version(_auth: Auth) -> Success<Version> {
+    Success::new(Version {
         version: env!("CARGO_PKG_VERSION"),
         commit: env!("ENNEO_GIT_COMMIT"),
         build_date: env!("ENNEO_BUILD_DATE"),

@@ -2,24 +2,26 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
-use crate::tickets::Success;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/roles", get(list_roles).post(create_role))
-        .route("/roles/{id}", get(get_role).patch(update_role).delete(delete_role))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_roles, create_role)).routes(routes!(
+        get_role,
+        update_role,
+        delete_role
+    ))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -35,7 +37,6 @@ pub struct RoleSummary {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleDetail {
-    success: bool,
     id: i32,
     name: String,
     base_role_id: i32,
@@ -44,17 +45,16 @@ pub struct RoleDetail {
     permissions: BTreeMap<String, bool>,
 }
 
-fn detail(r: pb::RoleInfo) -> RoleDetail {
+fn detail(r: pb::RoleInfo) -> Success<RoleDetail> {
     let permissions =
         r.all_permissions.iter().map(|p| (p.clone(), r.permissions.contains(p))).collect();
-    RoleDetail {
-        success: true,
+    Success::new(RoleDetail {
         id: r.id,
         name: r.name,
         base_role_id: r.base_role_id,
         members_count: r.members_count,
         permissions,
-    }
+    })
 }
 
 fn role_id(id: i64) -> Result<i32, ApiError> {
@@ -71,18 +71,17 @@ pub struct ListParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct RoleList {
-    success: bool,
     roles: Vec<RoleSummary>,
 }
 
 /// List roles.
-#[utoipa::path(get, path = "/api/mind/roles", tag = "profile", params(ListParams),
-    responses((status = 200, body = RoleList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/roles", tag = "profile", params(ListParams),
+    responses((status = 200, body = Success<RoleList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_roles(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
-) -> Result<Json<RoleList>, ApiError> {
+) -> Result<Success<RoleList>, ApiError> {
     let listed = state
         .identity()
         .list_roles(request(pb::ListRolesRequest { q: p.q, base_role_id: p.base_role_id }, &caller))
@@ -98,23 +97,23 @@ pub async fn list_roles(
             members_count: r.members_count,
         })
         .collect();
-    Ok(Json(RoleList { success: true, roles }))
+    Ok(Success::new(RoleList { roles }))
 }
 
 /// A role with its permission matrix.
-#[utoipa::path(get, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path)),
-    responses((status = 200, body = RoleDetail), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path)),
+    responses((status = 200, body = Success<RoleDetail>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_role(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<RoleDetail>, ApiError> {
+) -> Result<Success<RoleDetail>, ApiError> {
     let role = state
         .identity()
         .get_role(request(pb::RoleRef { id: role_id(id)? }, &caller))
         .await?
         .into_inner();
-    Ok(Json(detail(role)))
+    Ok(detail(role))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -129,40 +128,40 @@ pub struct RoleWrite {
 }
 
 /// Create a custom role (needs `manageUsers`).
-#[utoipa::path(post, path = "/api/mind/roles", tag = "profile", request_body = RoleWrite,
-    responses((status = 200, body = RoleDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+#[utoipa::path(post, path = "/roles", tag = "profile", request_body = RoleWrite,
+    responses((status = 200, body = Success<RoleDetail>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_role(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<RoleWrite>,
-) -> Result<Json<RoleDetail>, ApiError> {
+) -> Result<Success<RoleDetail>, ApiError> {
     let write = pb::RoleWrite {
         id: 0,
         name: body.name,
         base_role_id: body.base_role_id,
         permissions: body.permissions,
     };
-    Ok(Json(detail(state.identity().create_role(request(write, &caller)).await?.into_inner())))
+    Ok(detail(state.identity().create_role(request(write, &caller)).await?.into_inner()))
 }
 
 /// Change a custom role; the matrix given replaces its differences from the base.
-#[utoipa::path(patch, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path)), request_body = RoleWrite,
-    responses((status = 200, body = RoleDetail), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+#[utoipa::path(patch, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path)), request_body = RoleWrite,
+    responses((status = 200, body = Success<RoleDetail>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn update_role(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
     JsonBody(body): JsonBody<RoleWrite>,
-) -> Result<Json<RoleDetail>, ApiError> {
+) -> Result<Success<RoleDetail>, ApiError> {
     let write = pb::RoleWrite {
         id: role_id(id)?,
         name: body.name,
         base_role_id: body.base_role_id,
         permissions: body.permissions,
     };
-    Ok(Json(detail(state.identity().update_role(request(write, &caller)).await?.into_inner())))
+    Ok(detail(state.identity().update_role(request(write, &caller)).await?.into_inner()))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -174,7 +173,7 @@ pub struct DeleteParams {
 }
 
 /// Delete a custom role.
-#[utoipa::path(delete, path = "/api/mind/roles/{id}", tag = "profile", params(("id" = i32, Path), DeleteParams),
+#[utoipa::path(delete, path = "/roles/{id}", tag = "profile", params(("id" = i32, Path), DeleteParams),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_role(
@@ -182,7 +181,7 @@ pub async fn delete_role(
     Auth(caller): Auth,
     PathId(id): PathId,
     QueryParams(p): QueryParams<DeleteParams>,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state
         .identity()
         .delete_role(request(
@@ -190,5 +189,5 @@ pub async fn delete_role(
             &caller,
         ))
         .await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -2,24 +2,25 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams};
-use crate::tickets::Success;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/tag", get(list_tags).post(create_tag))
-        .route("/tag/tree", get(tag_tree))
-        .route("/tag/{id}", get(get_tag).delete(delete_tag))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_tags, create_tag))
+        .routes(routes!(tag_tree))
+        .routes(routes!(get_tag, delete_tag))
 }
 
 /// A tag (contract §6.1 Tag schema). `assignment` is derived, for display.
@@ -53,7 +54,7 @@ pub struct TagView {
     modified_at: String,
 }
 
-pub(crate) fn view(t: &pb::Tag, format: &str) -> Value {
+fn view(t: &pb::Tag, format: &str) -> Value {
     let detection: Value = serde_json::from_str(&t.detection_details_json).unwrap_or(json!({}));
     let mut assignment = Vec::new();
     if !t.channels.is_empty() {
@@ -108,8 +109,9 @@ pub struct ListParams {
 
 #[derive(Serialize, ToSchema)]
 pub struct TagList {
-    success: bool,
-    tags: Vec<TagView>,
+    /// In the requested format.
+    #[schema(value_type = Vec<TagView>)]
+    tags: Vec<Value>,
 }
 
 async fn fetch(
@@ -131,13 +133,13 @@ fn format_of(format: Option<String>) -> Result<String, ApiError> {
 }
 
 /// List tags.
-#[utoipa::path(get, path = "/api/mind/tag", tag = "tag", params(ListParams),
-    responses((status = 200, body = TagList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/tag", tag = "tag", params(ListParams),
+    responses((status = 200, body = Success<TagList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn list_tags(
     State(state): State<AppState>,
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Success<TagList>, ApiError> {
     let format = format_of(p.format)?;
     let req = pb::ListTagsRequest {
         q: p.q,
@@ -147,11 +149,11 @@ pub async fn list_tags(
     };
     let tags: Vec<Value> =
         fetch(&state, &caller, req).await?.iter().map(|t| view(t, &format)).collect();
-    Ok(Json(json!({"success": true, "tags": tags})))
+    Ok(Success::new(TagList { tags }))
 }
 
 /// Tags as a tree: a bare array of roots, each with its `children`.
-#[utoipa::path(get, path = "/api/mind/tag/tree", tag = "tag", params(ListParams),
+#[utoipa::path(get, path = "/tag/tree", tag = "tag", params(ListParams),
     responses((status = 200, body = Vec<Object>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub async fn tag_tree(
     State(state): State<AppState>,
@@ -210,19 +212,18 @@ pub struct NewTag {
 
 #[derive(Serialize, ToSchema)]
 pub struct TagCreated {
-    success: bool,
     id: i64,
 }
 
 /// Create a tag (needs `updateClientSettings`).
-#[utoipa::path(post, path = "/api/mind/tag", tag = "tag", request_body = NewTag,
-    responses((status = 200, body = TagCreated), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+#[utoipa::path(post, path = "/tag", tag = "tag", request_body = NewTag,
+    responses((status = 200, body = Success<TagCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, description = "Unknown parent", body = ErrorBody)))]
 pub async fn create_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
     JsonBody(body): JsonBody<NewTag>,
-) -> Result<Json<TagCreated>, ApiError> {
+) -> Result<Success<TagCreated>, ApiError> {
     let req = pb::CreateTagRequest {
         name: body.name,
         reference: body.reference.unwrap_or_default(),
@@ -235,12 +236,12 @@ pub async fn create_tag(
         priority: body.priority,
     };
     let created = state.settings().create_tag(request(req, &caller)).await?.into_inner();
-    Ok(Json(TagCreated { success: true, id: created.id }))
+    Ok(Success::new(TagCreated { id: created.id }))
 }
 
 /// One tag; 404 also for disabled ones.
-#[utoipa::path(get, path = "/api/mind/tag/{id}", tag = "tag", params(("id" = i64, Path)),
-    responses((status = 200, body = TagView), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/tag/{id}", tag = "tag", params(("id" = i64, Path)),
+    responses((status = 200, body = Success<TagView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
@@ -252,19 +253,20 @@ pub async fn get_tag(
         .first()
         .map(|t| view(t, "full"))
         .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::NotFound, "tag not found"))?;
+    // Among the tag's own keys, as the contract lists them (not first, as `Success` puts it).
     tag["success"] = Value::Bool(true);
     Ok(Json(tag))
 }
 
 /// Delete a tag without child tags (409 otherwise).
-#[utoipa::path(delete, path = "/api/mind/tag/{id}", tag = "tag", params(("id" = i64, Path)),
+#[utoipa::path(delete, path = "/tag/{id}", tag = "tag", params(("id" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.settings().delete_tag(request(pb::DeleteRequest { id }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -2,25 +2,26 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::routing::{get, post};
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, QueryParams, query_pairs};
 use crate::profiles::present;
-use crate::tickets::Success;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/team", post(create_team))
-        .route("/team/tree", get(team_tree))
-        .route("/team/list", get(list_teams))
-        .route("/team/{id}", get(get_team).patch(update_team).delete(delete_team))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_team))
+        .routes(routes!(team_tree))
+        .routes(routes!(list_teams))
+        .routes(routes!(get_team, update_team, delete_team))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -86,13 +87,11 @@ pub struct TeamNode {
 
 #[derive(Serialize, ToSchema)]
 pub struct TeamTree {
-    success: bool,
     teams: Vec<TeamNode>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct TeamList {
-    success: bool,
     total: usize,
     teams: Vec<TeamView>,
 }
@@ -159,30 +158,29 @@ fn list_request(query: Option<&str>) -> Result<pb::ListTeamsRequest, ApiError> {
 
 /// Teams as a list, sorted by full name. Without `viewAllTeams` only your teams and the teams
 /// below them.
-#[utoipa::path(get, path = "/api/mind/team/list", tag = "team", params(ListParams),
-    responses((status = 200, body = TeamList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+#[utoipa::path(get, path = "/team/list", tag = "team", params(ListParams),
+    responses((status = 200, body = Success<TeamList>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody)))]
 pub async fn list_teams(
     State(state): State<AppState>,
     Auth(caller): Auth,
     RawQuery(query): RawQuery,
-) -> Result<Json<TeamList>, ApiError> {
+) -> Result<Success<TeamList>, ApiError> {
     let req = list_request(query.as_deref())?;
     let teams = state.identity().list_teams(request(req, &caller)).await?.into_inner().teams;
-    Ok(Json(TeamList {
-        success: true,
+    Ok(Success::new(TeamList {
         total: teams.len(),
         teams: teams.into_iter().map(Into::into).collect(),
     }))
 }
 
 /// Teams as a tree. Without `viewAllTeams` the subtrees of your own teams.
-#[utoipa::path(get, path = "/api/mind/team/tree", tag = "team",
-    responses((status = 200, body = TeamTree), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+#[utoipa::path(get, path = "/team/tree", tag = "team",
+    responses((status = 200, body = Success<TeamTree>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn team_tree(
     State(state): State<AppState>,
     Auth(caller): Auth,
-) -> Result<Json<TeamTree>, ApiError> {
+) -> Result<Success<TeamTree>, ApiError> {
     let teams = state
         .identity()
         .list_teams(request(pb::ListTeamsRequest::default(), &caller))
@@ -201,7 +199,7 @@ pub async fn team_tree(
         TeamNode { team: team.into(), children }
     }
     let teams = roots.into_iter().map(|r| grow(r, &mut rest)).collect();
-    Ok(Json(TeamTree { success: true, teams }))
+    Ok(Success::new(TeamTree { teams }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -213,7 +211,7 @@ pub struct GetParams {
 }
 
 /// One team.
-#[utoipa::path(get, path = "/api/mind/team/{id}", tag = "team", params(("id" = i32, Path), GetParams),
+#[utoipa::path(get, path = "/team/{id}", tag = "team", params(("id" = i32, Path), GetParams),
     responses((status = 200, body = TeamView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_team(
@@ -305,7 +303,7 @@ impl TeamWrite {
 }
 
 /// Create a team (needs `manageTeams`).
-#[utoipa::path(post, path = "/api/mind/team", tag = "team", request_body = TeamWrite,
+#[utoipa::path(post, path = "/team", tag = "team", request_body = TeamWrite,
     responses((status = 200, body = TeamView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_team(
@@ -321,7 +319,7 @@ pub async fn create_team(
 }
 
 /// Change a team: present fields are set, `null` settings are unset (needs `manageTeams`).
-#[utoipa::path(patch, path = "/api/mind/team/{id}", tag = "team", params(("id" = i32, Path)), request_body = TeamWrite,
+#[utoipa::path(patch, path = "/team/{id}", tag = "team", params(("id" = i32, Path)), request_body = TeamWrite,
     responses((status = 200, body = TeamView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update_team(
@@ -335,14 +333,14 @@ pub async fn update_team(
 }
 
 /// Delete a team (soft). Refused with 400 while it has child teams or members.
-#[utoipa::path(delete, path = "/api/mind/team/{id}", tag = "team", params(("id" = i32, Path)),
+#[utoipa::path(delete, path = "/team/{id}", tag = "team", params(("id" = i32, Path)),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn delete_team(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state.identity().delete_team(request(pb::TeamRef { id: team_id(id)? }, &caller)).await?;
-    Ok(Json(Success::yes()))
+    Ok(Success::done())
 }

@@ -1,6 +1,7 @@
 //! settings-svc: the tenant's configuration — settings, subchannels, user-defined functions —
 //! in schema `settings`, with every change published as `SettingChanged`.
 
+pub mod category;
 pub mod identity;
 pub mod oauth;
 pub mod registry;

@@ -131,6 +131,14 @@ impl SettingsService for Settings {
         Ok(Response::new(pb::UpdateSettingsResponse { outcomes }))
     }
 
+    async fn get_category(
+        &self,
+        request: Request<pb::GetCategoryRequest>,
+    ) -> Result<Response<pb::GetCategoryResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.category(&caller, request.into_inner()).await?))
+    }
+
     async fn list_subchannels(
         &self,
         request: Request<pb::ListSubchannelsRequest>,

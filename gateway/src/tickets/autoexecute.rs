@@ -2,20 +2,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::routing::post;
 use enneo_common::grpc::request;
 use enneo_proto::agent::v1 as agent;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new().route("/ticket/{ticketId}/autoexecute", post(auto_execute))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(auto_execute))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -40,7 +41,7 @@ pub struct AutoExecuteResponse {
 ///
 /// Runs the ticket's ready AI intent without a human (needs `executeAutoProcessing`). With no
 /// AI agent configured the answer is 422 saying so, or 404 for an unknown `executeAgentId`.
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/autoexecute", tag = "ticket",
+#[utoipa::path(post, path = "/ticket/{ticketId}/autoexecute", tag = "ticket",
     params(("ticketId" = i64, Path), AutoExecuteParams),
     responses((status = 200, body = AutoExecuteResponse), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

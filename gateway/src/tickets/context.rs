@@ -1,30 +1,28 @@
 //! What surrounds a ticket: the variables templates and conditions see (contract §10), and
 //! the customer's other tickets (§1.2 (8)).
 
-use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{PathId, QueryParams};
 use crate::time::format_sql;
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/ticket/{ticketId}/variables", get(ticket_variables))
-        .route("/ticket/{ticketId}/history", get(ticket_history))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(ticket_variables)).routes(routes!(ticket_history))
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct VariablesResponse {
-    success: bool,
     /// `in` (the ticket as templates see it), `contract`, `customer`, `profile` (you),
     /// `intent` (the AI agent's result; empty until intents are served).
     #[schema(value_type = Object)]
@@ -35,14 +33,14 @@ pub struct VariablesResponse {
 ///
 /// What each parameter and condition source resolves to for this ticket, for debugging agent
 /// parameters and tag conditions. Templates use `{{in.subject}}`, `{{customer.firstname}}`, …
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/variables", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}/variables", tag = "ticket",
     params(("ticketId" = i64, Path)),
-    responses((status = 200, body = VariablesResponse), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<VariablesResponse>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ticket_variables(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-) -> Result<Json<VariablesResponse>, ApiError> {
+) -> Result<Success<VariablesResponse>, ApiError> {
     let t = state
         .tickets()
         .get_ticket(request(pb::GetTicketRequest { id, viewing: false }, &caller))
@@ -89,7 +87,7 @@ pub async fn ticket_variables(
         "profile": {"id": caller.user_id, "role": caller.role},
         "intent": {},
     });
-    Ok(Json(VariablesResponse { success: true, variables }))
+    Ok(Success::new(VariablesResponse { variables }))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -118,7 +116,6 @@ pub struct HistoryItem {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryResponse {
-    success: bool,
     total: i64,
     /// How many of them are open.
     total_opened_tickets: i64,
@@ -128,16 +125,16 @@ pub struct HistoryResponse {
 /// Get a ticket's history.
 ///
 /// The other tickets of the same customer or contract, newest first.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/history", tag = "ticket",
+#[utoipa::path(get, path = "/ticket/{ticketId}/history", tag = "ticket",
     params(("ticketId" = i64, Path), HistoryParams),
-    responses((status = 200, body = HistoryResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<HistoryResponse>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn ticket_history(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
     QueryParams(params): QueryParams<HistoryParams>,
-) -> Result<Json<HistoryResponse>, ApiError> {
+) -> Result<Success<HistoryResponse>, ApiError> {
     let found = state
         .tickets()
         .ticket_history(request(
@@ -164,8 +161,7 @@ pub async fn ticket_history(
             created_at: i.created_at.map(|t| t.seconds).unwrap_or_default(),
         })
         .collect();
-    Ok(Json(HistoryResponse {
-        success: true,
+    Ok(Success::new(HistoryResponse {
         total: found.total,
         total_opened_tickets: found.total_opened,
         history,

@@ -1,30 +1,28 @@
 //! `/ticket/{ticketId}/conversation…`: a ticket's messages, replies, notes and drafts.
 
-use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::routing::{get, post};
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::{Addresses, Success};
+use super::Addresses;
 use crate::AppState;
 use crate::auth::Auth;
+use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{JsonBody, PathId, PathIds, QueryParams, query_pairs};
 use crate::time::{format_sql, parse};
 
-pub fn routes() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/ticket/{ticketId}/conversation", get(list_conversations))
-        .route("/ticket/{ticketId}/conversation/reply", post(reply))
-        .route("/ticket/{ticketId}/conversation/store", post(store))
-        .route(
-            "/ticket/{ticketId}/conversation/{conversationId}",
-            get(get_conversation).patch(update_conversation).delete(delete_conversation),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(reply))
+        .routes(routes!(store))
+        .routes(routes!(get_conversation, update_conversation, delete_conversation))
 }
 
 /// A message of a ticket.
@@ -91,19 +89,17 @@ impl From<pb::Conversation> for ConversationView {
 
 #[derive(Serialize, ToSchema)]
 pub struct ConversationList {
-    success: bool,
     conversations: Vec<ConversationView>,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct ConversationEnvelope {
-    success: bool,
     conversation: ConversationView,
 }
 
-fn envelope(response: pb::ConversationResponse) -> Result<Json<ConversationEnvelope>, ApiError> {
+fn envelope(response: pb::ConversationResponse) -> Result<Success<ConversationEnvelope>, ApiError> {
     let conversation = response.conversation.ok_or_else(ApiError::internal)?;
-    Ok(Json(ConversationEnvelope { success: true, conversation: conversation.into() }))
+    Ok(Success::new(ConversationEnvelope { conversation: conversation.into() }))
 }
 
 /// Query filters; each may repeat (`type=note&type=text`) or list with commas.
@@ -119,16 +115,16 @@ struct ListParams {
 }
 
 /// List the messages of a ticket, oldest first.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/conversation", tag = "conversation",
+#[utoipa::path(get, path = "/ticket/{ticketId}/conversation", tag = "conversation",
     params(("ticketId" = i64, Path), ListParams),
-    responses((status = 200, body = ConversationList), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<ConversationList>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn list_conversations(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(ticket_id): PathId,
     RawQuery(query): RawQuery,
-) -> Result<Json<ConversationList>, ApiError> {
+) -> Result<Success<ConversationList>, ApiError> {
     let mut req = pb::ListConversationsRequest { ticket_id, ..Default::default() };
     for (key, value) in query_pairs(query.as_deref().unwrap_or("")) {
         let values = value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
@@ -155,21 +151,20 @@ pub async fn list_conversations(
         }
     }
     let listed = state.tickets().list_conversations(request(req, &caller)).await?.into_inner();
-    Ok(Json(ConversationList {
-        success: true,
+    Ok(Success::new(ConversationList {
         conversations: listed.conversations.into_iter().map(Into::into).collect(),
     }))
 }
 
 /// One message.
-#[utoipa::path(get, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(get, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)),
-    responses((status = 200, body = ConversationEnvelope), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<ConversationEnvelope>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn get_conversation(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathIds(ticket_id, id): PathIds,
-) -> Result<Json<ConversationEnvelope>, ApiError> {
+) -> Result<Success<ConversationEnvelope>, ApiError> {
     let found = state
         .tickets()
         .get_conversation(request(pb::ConversationRef { ticket_id, id }, &caller))
@@ -234,9 +229,9 @@ fn check_process(process: Option<&str>) -> Result<(), ApiError> {
 ///
 /// A reply that is not a draft needs `allowedToSendReplies`; on an e-mail ticket it is queued
 /// for the mail server in the same transaction (sent even if the server is down right now).
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/conversation/reply", tag = "conversation",
+#[utoipa::path(post, path = "/ticket/{ticketId}/conversation/reply", tag = "conversation",
     params(("ticketId" = i64, Path), ReplyParams), request_body = ReplyBody,
-    responses((status = 200, body = ConversationEnvelope), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn reply(
     State(state): State<AppState>,
@@ -244,7 +239,7 @@ pub async fn reply(
     PathId(ticket_id): PathId,
     QueryParams(params): QueryParams<ReplyParams>,
     JsonBody(body): JsonBody<ReplyBody>,
-) -> Result<Json<ConversationEnvelope>, ApiError> {
+) -> Result<Success<ConversationEnvelope>, ApiError> {
     check_process(params.process.as_deref())?;
     let _ = (body.subchannel_id, body.intent_ids);
     let reply = pb::ReplyRequest {
@@ -294,9 +289,9 @@ pub struct StoreBody {
 ///
 /// Records a message that happened elsewhere (needs `createConversation`); a customer message
 /// stamps the ticket's `lastCustomerMessageAt`.
-#[utoipa::path(post, path = "/api/mind/ticket/{ticketId}/conversation/store", tag = "conversation",
+#[utoipa::path(post, path = "/ticket/{ticketId}/conversation/store", tag = "conversation",
     params(("ticketId" = i64, Path), ReplyParams), request_body = StoreBody,
-    responses((status = 200, body = ConversationEnvelope), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody)))]
 pub async fn store(
@@ -305,7 +300,7 @@ pub async fn store(
     PathId(ticket_id): PathId,
     QueryParams(params): QueryParams<ReplyParams>,
     JsonBody(body): JsonBody<StoreBody>,
-) -> Result<Json<ConversationEnvelope>, ApiError> {
+) -> Result<Success<ConversationEnvelope>, ApiError> {
     check_process(params.process.as_deref())?;
     let created_at = match &body.created_at {
         None | Some(Value::Null) => None,
@@ -347,9 +342,9 @@ pub struct UpdateBody {
 }
 
 /// Edit an internal note or a draft.
-#[utoipa::path(patch, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(patch, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)), request_body = UpdateBody,
-    responses((status = 200, body = ConversationEnvelope), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Success<ConversationEnvelope>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Sent and received messages cannot be edited", body = ErrorBody)))]
 pub async fn update_conversation(
@@ -357,7 +352,7 @@ pub async fn update_conversation(
     Auth(caller): Auth,
     PathIds(ticket_id, id): PathIds,
     JsonBody(body): JsonBody<UpdateBody>,
-) -> Result<Json<ConversationEnvelope>, ApiError> {
+) -> Result<Success<ConversationEnvelope>, ApiError> {
     if body.is_draft == Some(true) {
         return Err(ApiError::bad_request("a published message cannot become a draft again"));
     }
@@ -380,7 +375,7 @@ pub async fn update_conversation(
 ///
 /// Notes and drafts: `updateTickets`. What the customer wrote or received:
 /// `updateTechnicalTicketFields`.
-#[utoipa::path(delete, path = "/api/mind/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
+#[utoipa::path(delete, path = "/ticket/{ticketId}/conversation/{conversationId}", tag = "conversation",
     params(("ticketId" = i64, Path), ("conversationId" = i64, Path)),
     responses((status = 200, body = Success), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
@@ -388,10 +383,10 @@ pub async fn delete_conversation(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathIds(ticket_id, id): PathIds,
-) -> Result<Json<Success>, ApiError> {
+) -> Result<Success, ApiError> {
     state
         .tickets()
         .delete_conversation(request(pb::ConversationRef { ticket_id, id }, &caller))
         .await?;
-    Ok(Json(Success { success: true }))
+    Ok(Success::done())
 }

@@ -16,6 +16,7 @@ mod lifecycle;
 mod mailbox_oauth;
 mod meta;
 mod roles;
+mod routes;
 mod routing;
 mod search;
 mod settings;

@@ -23,8 +23,23 @@ async fn version_needs_auth_and_names_the_build() {
     let body: Value =
         stack.admin(Method::GET, "/version").send().await.unwrap().json().await.unwrap();
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
-    assert!(body["commit"].as_str().is_some_and(|c| !c.is_empty()));
-    assert!(body["buildDate"].as_str().is_some_and(|d| !d.is_empty()));
+    // Tests build from a git checkout, so the commit is HEAD's hash, never a placeholder.
+    let commit = body["commit"].as_str().unwrap_or_default();
+    assert!(
+        commit.len() >= 7 && commit.bytes().all(|b| b.is_ascii_hexdigit()),
+        "commit {commit:?} is not a git hash"
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("git runs in the checkout the tests were built from");
+    let head = String::from_utf8(head.stdout).unwrap();
+    assert!(head.starts_with(commit), "commit {commit:?} is not HEAD {head:?}");
+    let built = body["buildDate"].as_str().unwrap_or_default();
+    let built = chrono::DateTime::parse_from_rfc3339(built)
+        .unwrap_or_else(|e| panic!("buildDate {built:?} is not a date: {e}"));
+    assert!(built <= chrono::Utc::now(), "built in the future: {built}");
 }
 
 #[tokio::test]

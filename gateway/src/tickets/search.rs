@@ -1,0 +1,129 @@
+//! `POST /ticket/search`: filtered, sorted pages of compact tickets.
+
+use axum::extract::State;
+use enneo_common::grpc::request;
+use enneo_proto::ticket::v1 as pb;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::view::TicketView;
+use crate::AppState;
+use crate::auth::Auth;
+use crate::envelope::Success;
+use crate::error::{ApiError, ErrorBody};
+use crate::json::JsonBody;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SearchBody {
+    /// Default 100, at most 500.
+    limit: Option<i64>,
+    offset: Option<i64>,
+    /// Default `t.id`; one of the sortable keys of the contract (§10), else 400.
+    order_by_field: Option<String>,
+    /// `asc` or `desc` (default).
+    order_by_direction: Option<String>,
+    #[serde(default)]
+    filters: Vec<FilterBody>,
+    /// `all` (default) or `skills`: the routing view, without spam.
+    ticket_scope: Option<String>,
+}
+
+/// `{key, comparator, value | values | from+to}`. `"null"` in `values` matches NULL.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    #[schema(example = "t.status")]
+    key: String,
+    /// `in`, `not in`, `=`, `!=`, `>`, `<`, `>=`, `<=`, `between`, `not between`.
+    #[schema(example = "in")]
+    comparator: String,
+    #[schema(value_type = Option<Object>)]
+    value: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    values: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>)]
+    from: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    to: Option<Value>,
+}
+
+pub(super) fn filters(body: Vec<FilterBody>) -> Result<Vec<pb::Filter>, ApiError> {
+    body.into_iter()
+        .map(|f| {
+            Ok(pb::Filter {
+                key: f.key,
+                comparator: f.comparator,
+                values: f
+                    .values
+                    .unwrap_or_default()
+                    .iter()
+                    .map(scalar)
+                    .collect::<Result<_, _>>()?,
+                value: f.value.as_ref().map(scalar).transpose()?,
+                from: f.from.as_ref().map(scalar).transpose()?,
+                to: f.to.as_ref().map(scalar).transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// A filter value as the service's text form; the service types it by key.
+fn scalar(value: &Value) -> Result<String, ApiError> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        Value::Null => Ok("null".into()),
+        _ => Err(ApiError::bad_request("filter values must be strings, numbers, booleans or null")),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Compact rows: no body, bodyPlain, bodyClean, attachments, template, workitem;
+    /// `customer` is `{tagIds, tags}`.
+    #[schema(value_type = Vec<TicketView>)]
+    tickets: Vec<Value>,
+    total: i64,
+    offset: i64,
+    limit: i64,
+}
+
+/// Get a list of tickets.
+#[utoipa::path(post, path = "/ticket/search", tag = "ticket", request_body = SearchBody,
+    responses((status = 200, body = Success<SearchResponse>),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn search_tickets(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    JsonBody(body): JsonBody<SearchBody>,
+) -> Result<Success<SearchResponse>, ApiError> {
+    let limit = body.limit.unwrap_or(0);
+    if body.limit.is_some() && limit < 1 {
+        return Err(ApiError::bad_request("limit must be at least 1"));
+    }
+    let filters = filters(body.filters)?;
+    let page = state
+        .tickets()
+        .search_tickets(request(
+            pb::SearchTicketsRequest {
+                limit,
+                offset: body.offset.unwrap_or(0),
+                order_by_field: body.order_by_field.unwrap_or_default(),
+                order_by_direction: body.order_by_direction.unwrap_or_default(),
+                filters,
+                ticket_scope: body.ticket_scope.unwrap_or_default(),
+            },
+            &caller,
+        ))
+        .await?
+        .into_inner();
+    Ok(Success::new(SearchResponse {
+        tickets: page.tickets.into_iter().map(TicketView::compact).collect(),
+        total: page.total,
+        offset: page.offset,
+        limit: page.limit,
+    }))
+}
