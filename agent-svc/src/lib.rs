@@ -12,8 +12,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
+pub mod agents;
+pub mod detection;
 pub mod engine;
 pub mod extraction;
+pub mod providers;
 pub mod text;
 
 pub const SPEC: ServiceSpec = ServiceSpec {

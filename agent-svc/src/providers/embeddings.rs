@@ -1,0 +1,145 @@
+//! `POST {url}/embeddings` of an OpenAI-compatible server. e5 models embed a search query and
+//! the passages it is compared with differently, so each call says which it is (`input_type`,
+//! which OpenAI itself ignores); the model name stays whatever the operator configured.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+
+use super::breaker::Breaker;
+use super::{Endpoint, ProviderError, backoff};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    /// What a customer wrote, to be matched.
+    Query,
+    /// What it is matched against.
+    Passage,
+}
+
+#[derive(Debug)]
+pub struct EmbeddingsClient {
+    endpoint: Endpoint,
+    http: reqwest::Client,
+    breaker: Breaker,
+}
+
+#[derive(Serialize)]
+struct Request<'a> {
+    input: &'a [String],
+    model: &'a str,
+    input_type: InputType,
+    encoding_format: &'static str,
+}
+
+#[derive(Deserialize)]
+struct Response {
+    data: Vec<Item>,
+}
+
+#[derive(Deserialize)]
+struct Item {
+    index: usize,
+    embedding: Vec<f32>,
+}
+
+impl EmbeddingsClient {
+    pub fn new(endpoint: Endpoint) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(endpoint.timeout)
+            .connect_timeout(Duration::from_secs(2))
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self { endpoint, http, breaker: Breaker::new(3, Duration::from_secs(10)) }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.endpoint.url
+    }
+
+    /// One vector per text, in order. An empty input costs no call.
+    pub async fn embed(
+        &self,
+        texts: &[String],
+        input_type: InputType,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let url = format!("{}/embeddings", self.endpoint.url.trim_end_matches('/'));
+        let mut attempt = 0;
+        loop {
+            if !self.breaker.allow() {
+                return Err(ProviderError::CircuitOpen(url));
+            }
+            match self.call(&url, texts, input_type).await {
+                Ok(vectors) => {
+                    self.breaker.success();
+                    return Ok(vectors);
+                }
+                Err(e) => {
+                    self.breaker.failure();
+                    if !e.retryable() || attempt >= self.endpoint.retries {
+                        return Err(e);
+                    }
+                    tokio::time::sleep(backoff(attempt)).await;
+                    attempt += 1;
+                }
+            }
+        }
+    }
+
+    async fn call(
+        &self,
+        url: &str,
+        texts: &[String],
+        input_type: InputType,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
+        let body = Request {
+            input: texts,
+            model: &self.endpoint.model,
+            input_type,
+            encoding_format: "float",
+        };
+        let mut request = self.http.post(url).json(&body);
+        if let Some(key) = &self.endpoint.api_key {
+            request = request.bearer_auth(key.expose_secret());
+        }
+        let transport = |e: reqwest::Error| ProviderError::Transport {
+            url: url.to_owned(),
+            message: e.to_string(),
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: String =
+                response.text().await.unwrap_or_default().chars().take(300).collect();
+            return Err(ProviderError::Status {
+                url: url.to_owned(),
+                status: status.as_u16(),
+                body,
+            });
+        }
+        let parsed: Response = response
+            .json()
+            .await
+            .map_err(|e| ProviderError::Protocol { url: url.to_owned(), message: e.to_string() })?;
+        let mut vectors = vec![Vec::new(); texts.len()];
+        for item in parsed.data {
+            let slot = vectors.get_mut(item.index).ok_or_else(|| ProviderError::Protocol {
+                url: url.to_owned(),
+                message: format!("index {} out of range", item.index),
+            })?;
+            *slot = item.embedding;
+        }
+        if let Some(missing) = vectors.iter().position(Vec::is_empty) {
+            return Err(ProviderError::Protocol {
+                url: url.to_owned(),
+                message: format!("no embedding for input {missing}"),
+            });
+        }
+        Ok(vectors)
+    }
+}
