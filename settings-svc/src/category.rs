@@ -6,8 +6,8 @@ use enneo_common::auth::Caller;
 use enneo_proto::settings::v1 as pb;
 use serde_json::{Value, json};
 
-use enneo_common::service_error::{Error, Result};
 use crate::service::Settings;
+use enneo_common::service_error::{Error, Result};
 
 /// The tag properties `_tag[{id}].{prop}` writes, in display order.
 const TAG_PROPERTIES: &[&str] = &[
