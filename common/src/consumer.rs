@@ -5,13 +5,20 @@
 //! acknowledged only after that transaction commits. Malformed messages and handler errors go
 //! to the queue's dead-letter queue; an unreachable database puts the message back.
 //!
+//! Up to [`ConsumerOptions::concurrency`] deliveries are handled at once, each in its own
+//! transaction and acknowledged after its own commit; with more than one, events may commit
+//! out of order, so handlers then rely on `aggregateVersion` rather than arrival order.
+//!
 //! The owning service creates `<schema>.inbox (event_id uuid primary key, event_type text,
-//! received_at timestamptz default now())` in its migrations.
+//! received_at timestamptz default now())`, indexed on `received_at`, in its migrations. Inbox
+//! rows older than [`ConsumerOptions::inbox_retention`] are pruned: a broker redelivers within
+//! minutes, not weeks.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use futures_util::stream::FuturesUnordered;
 use lapin::message::Delivery;
 use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions};
 use lapin::types::FieldTable;
@@ -23,6 +30,7 @@ use tracing::Instrument as _;
 use crate::amqp::{self, Envelope, Topology};
 use crate::config::AmqpConfig;
 use crate::error::Result;
+use crate::jobs::Retention;
 
 /// What a consumer does with one event, inside the inbox transaction.
 pub trait Handler: Send + Sync + 'static {
@@ -41,6 +49,30 @@ pub struct Consumer<H> {
     pub queue: &'static str,
     pub routing_keys: &'static [&'static str],
     pub handler: H,
+    pub options: ConsumerOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConsumerOptions {
+    /// Deliveries the broker sends ahead of our acks.
+    pub prefetch: u16,
+    /// Deliveries handled at once.
+    pub concurrency: usize,
+    /// How long an event id stays in the inbox.
+    pub inbox_retention: Duration,
+    /// How often the inbox is pruned.
+    pub prune_every: Duration,
+}
+
+impl Default for ConsumerOptions {
+    fn default() -> Self {
+        Self {
+            prefetch: 16,
+            concurrency: 1,
+            inbox_retention: Duration::from_secs(7 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
 }
 
 enum Outcome {
@@ -53,14 +85,24 @@ enum Outcome {
 
 impl<H: Handler> Consumer<H> {
     pub async fn run(self, shutdown: CancellationToken) {
+        let inbox = Retention {
+            table: format!("{}.inbox", self.schema),
+            column: "received_at",
+            keep: self.options.inbox_retention,
+            every: self.options.prune_every,
+        };
+        tokio::join!(self.consume_until(&shutdown), inbox.run(self.pool.clone(), shutdown.clone()));
+    }
+
+    async fn consume_until(&self, shutdown: &CancellationToken) {
         let topology = Topology::new(&self.amqp);
         let queue = topology.queue(self.queue);
         while !shutdown.is_cancelled() {
-            let Some(conn) = amqp::connect_with_retry(&self.amqp.url, self.queue, &shutdown).await
+            let Some(conn) = amqp::connect_with_retry(&self.amqp.url, self.queue, shutdown).await
             else {
                 return;
             };
-            if let Err(err) = self.consume(&conn, &topology, &queue, &shutdown).await {
+            if let Err(err) = self.consume(&conn, &topology, &queue, shutdown).await {
                 tracing::warn!(%err, queue, "consumer stopped, reconnecting");
             }
             let _ = conn.close(200, "reconnect".into()).await;
@@ -79,7 +121,7 @@ impl<H: Handler> Consumer<H> {
         shutdown: &CancellationToken,
     ) -> Result<()> {
         let channel = conn.create_channel().await?;
-        channel.basic_qos(16, BasicQosOptions::default()).await?;
+        channel.basic_qos(self.options.prefetch, BasicQosOptions::default()).await?;
         topology.declare_queue(&channel, queue, self.routing_keys).await?;
         let mut deliveries = channel
             .basic_consume(
@@ -90,36 +132,57 @@ impl<H: Handler> Consumer<H> {
             )
             .await?;
         tracing::info!(queue, "consumer started");
-        loop {
-            let delivery = tokio::select! {
-                _ = shutdown.cancelled() => return Ok(()),
-                next = deliveries.next() => match next {
-                    Some(delivery) => delivery?,
-                    None => return Ok(()),
+        let concurrency = self.options.concurrency.max(1);
+        let mut in_flight = FuturesUnordered::new();
+        let stopped = loop {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => break Ok(()),
+                Some(handled) = in_flight.next() => {
+                    if let Err(err) = handled {
+                        break Err(err);
+                    }
+                }
+                next = deliveries.next(), if in_flight.len() < concurrency => match next {
+                    Some(Ok(delivery)) => in_flight.push(self.handle(queue, delivery)),
+                    Some(Err(err)) => break Err(err.into()),
+                    None => break Ok(()),
                 },
-            };
-            let span = tracing::info_span!("consume", queue, routing_key = %delivery.routing_key);
-            amqp_parent(&span, &delivery);
-            let outcome = self.process(&delivery).instrument(span).await;
-            match outcome {
-                Outcome::Done | Outcome::Duplicate => {
-                    delivery.acker.ack(BasicAckOptions::default()).await?;
-                }
-                Outcome::Retry => {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    delivery
-                        .acker
-                        .nack(BasicNackOptions { requeue: true, ..Default::default() })
-                        .await?;
-                }
-                Outcome::DeadLetter => {
-                    delivery
-                        .acker
-                        .nack(BasicNackOptions { requeue: false, ..Default::default() })
-                        .await?;
-                }
+            }
+        };
+        // Finish (and acknowledge) what is in hand before the channel closes.
+        while let Some(handled) = in_flight.next().await {
+            if let Err(err) = handled {
+                tracing::warn!(%err, queue, "acknowledgement failed");
             }
         }
+        stopped
+    }
+
+    /// Processes one delivery and acknowledges it after its transaction committed.
+    async fn handle(&self, queue: &str, delivery: Delivery) -> Result<()> {
+        let span = tracing::info_span!("consume", queue, routing_key = %delivery.routing_key);
+        amqp_parent(&span, &delivery);
+        let outcome = self.process(&delivery).instrument(span).await;
+        match outcome {
+            Outcome::Done | Outcome::Duplicate => {
+                delivery.acker.ack(BasicAckOptions::default()).await?;
+            }
+            Outcome::Retry => {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                delivery
+                    .acker
+                    .nack(BasicNackOptions { requeue: true, ..Default::default() })
+                    .await?;
+            }
+            Outcome::DeadLetter => {
+                delivery
+                    .acker
+                    .nack(BasicNackOptions { requeue: false, ..Default::default() })
+                    .await?;
+            }
+        }
+        Ok(())
     }
 
     async fn process(&self, delivery: &Delivery) -> Outcome {

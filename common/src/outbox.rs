@@ -3,11 +3,17 @@
 //! go out later; a crash between publish and "mark sent" only re-sends (consumers dedupe by
 //! event id), it never loses an event.
 //!
-//! The owning service creates `<schema>.outbox` in its migrations:
-//! `id bigserial, event_id uuid, event_type text, routing_key text, aggregate_id text,
-//!  aggregate_version bigint, actor text, payload jsonb, traceparent text,
-//!  occurred_at timestamptz, published_at timestamptz, attempts integer default 0,
-//!  available_at timestamptz default now()`.
+//! `<schema>.outbox` holds only events still to publish: the relay moves each confirmed event
+//! into `<schema>.outbox_published`, which keeps them for a retention period. So the relay's
+//! claim reads the few waiting rows, however many events went out before.
+//!
+//! The owning service creates in its migrations
+//! `<schema>.outbox (id bigserial, event_id uuid, event_type text, routing_key text,
+//!  aggregate_id text, aggregate_version bigint, actor text, payload jsonb, traceparent text,
+//!  occurred_at timestamptz, attempts integer default 0, available_at timestamptz default now(),
+//!  last_error text)` and `<schema>.outbox_published` with the same event columns plus
+//! `published_at timestamptz` (indexed). Tune autovacuum on the outbox (see the migrations): a
+//! queue table's dead rows must be vacuumed after a fixed number, not a fraction of the table.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,16 +22,18 @@ use chrono::{DateTime, Utc};
 use lapin::Confirmation;
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
-use lapin::{BasicProperties, Channel};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use secrecy::ExposeSecret;
 use sqlx::AssertSqlSafe;
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::amqp::{self, Envelope, Topology};
+use crate::amqp::{Envelope, Topology};
 use crate::config::AmqpConfig;
 use crate::error::Result;
+use crate::jobs::{self, Backoff, Claimed, Outcome, Retention, Work, Worker};
 
 /// An event about to be recorded.
 #[derive(Debug, Clone)]
@@ -81,7 +89,7 @@ impl Outbox {
     }
 
     pub fn relay(&self, pool: PgPool, amqp: AmqpConfig) -> Relay {
-        Relay { outbox: self.clone(), pool, amqp }
+        Relay { outbox: self.clone(), pool, amqp, options: RelayOptions::default() }
     }
 }
 
@@ -97,6 +105,34 @@ struct Row {
     payload: serde_json::Value,
     traceparent: Option<String>,
     occurred_at: DateTime<Utc>,
+    attempts: i32,
+}
+
+impl Claimed for Row {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn attempts(&self) -> i32 {
+        self.attempts
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RelayOptions {
+    /// How long published events stay in `<schema>.outbox_published`.
+    pub published_retention: Duration,
+    /// How often that archive is pruned.
+    pub prune_every: Duration,
+}
+
+impl Default for RelayOptions {
+    fn default() -> Self {
+        Self {
+            published_retention: Duration::from_secs(7 * 24 * 3600),
+            prune_every: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// Publishes committed outbox rows. Several replicas may run: rows are claimed with
@@ -105,79 +141,63 @@ pub struct Relay {
     outbox: Outbox,
     pool: PgPool,
     amqp: AmqpConfig,
+    options: RelayOptions,
 }
 
 const BATCH: i64 = 100;
-const IDLE_POLL: Duration = Duration::from_secs(1);
+/// An unroutable or refused event: 2 s doubling up to 5 minutes, so it never blocks newer ones.
+const RETRY: Backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
 
 impl Relay {
-    pub async fn run(self, shutdown: CancellationToken) {
-        let topology = Topology::new(&self.amqp);
-        while !shutdown.is_cancelled() {
-            let Some(conn) =
-                amqp::connect_with_retry(&self.amqp.url, "outbox relay", &shutdown).await
-            else {
-                return;
-            };
-            let channel = match self.open_channel(&conn, &topology).await {
-                Ok(channel) => channel,
-                Err(err) => {
-                    tracing::warn!(%err, "outbox relay: channel setup failed");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    continue;
-                }
-            };
-            tracing::info!(schema = self.outbox.schema, "outbox relay connected");
-            loop {
-                match self.publish_batch(&channel, &topology).await {
-                    Ok(n) if n as i64 == BATCH => continue,
-                    Ok(_) => {}
-                    Err(err) => {
-                        tracing::warn!(%err, "outbox relay: publish failed, reconnecting");
-                        break;
-                    }
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => { let _ = conn.close(200, "shutdown".into()).await; return; }
-                    _ = self.outbox.wake.notified() => {}
-                    _ = tokio::time::sleep(IDLE_POLL) => {}
-                }
-            }
-            let _ = conn.close(200, "reconnect".into()).await;
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-        }
+    pub fn options(self, options: RelayOptions) -> Self {
+        Self { options, ..self }
     }
 
-    async fn open_channel(&self, conn: &lapin::Connection, topology: &Topology) -> Result<Channel> {
+    pub async fn run(self, shutdown: CancellationToken) {
+        let schema = self.outbox.schema;
+        let archive = Retention {
+            table: format!("{schema}.outbox_published"),
+            column: "published_at",
+            keep: self.options.published_retention,
+            every: self.options.prune_every,
+        };
+        let publishing = Publishing {
+            schema,
+            url: self.amqp.url.clone(),
+            topology: Topology::new(&self.amqp),
+            table: format!("{schema}.outbox"),
+            broker: None,
+        };
+        let options = jobs::Options { batch: BATCH, retry: RETRY, ..Default::default() };
+        let worker = Worker::new(self.pool.clone(), publishing, self.outbox.wake.clone(), options);
+        tokio::join!(worker.run(shutdown.clone()), archive.run(self.pool, shutdown));
+    }
+}
+
+/// The relay's side of [`Work`]: one broker connection, opened when needed.
+struct Publishing {
+    schema: &'static str,
+    url: secrecy::SecretString,
+    topology: Topology,
+    table: String,
+    broker: Option<(Connection, Channel)>,
+}
+
+impl Publishing {
+    async fn connect(&self) -> Result<(Connection, Channel)> {
+        let conn =
+            Connection::connect(self.url.expose_secret(), ConnectionProperties::default()).await?;
         let channel = conn.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
-        topology.declare_exchanges(&channel).await?;
-        Ok(channel)
+        self.topology.declare_exchanges(&channel).await?;
+        Ok((conn, channel))
     }
 
-    /// Claims up to one batch, publishes it, waits for every confirm, then marks the
-    /// confirmed rows sent. Returns how many rows went out.
-    async fn publish_batch(&self, channel: &Channel, topology: &Topology) -> Result<usize> {
-        let mut tx = self.pool.begin().await?;
-        let rows: Vec<Row> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
-             actor, payload, traceparent, occurred_at FROM {}.outbox \
-             WHERE published_at IS NULL AND available_at <= now() \
-             ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-            self.outbox.schema
-        )))
-        .bind(BATCH)
-        .fetch_all(&mut *tx)
-        .await?;
-        if rows.is_empty() {
-            return Ok(0);
-        }
-        let exchange = topology.events_exchange();
+    /// Publishes every row, then waits for every confirm.
+    async fn publish(&self, channel: &Channel, rows: &[Row]) -> Result<Vec<Outcome>> {
+        let exchange = self.topology.events_exchange();
         let mut confirms = Vec::with_capacity(rows.len());
-        for row in &rows {
+        for row in rows {
             let envelope = Envelope {
                 event_id: row.event_id,
                 event_type: row.event_type.clone(),
@@ -212,42 +232,86 @@ impl Relay {
                 .await?;
             confirms.push(confirm);
         }
-        let mut sent = Vec::with_capacity(rows.len());
-        let mut later = Vec::new();
-        for (row, confirm) in rows.iter().zip(confirms) {
-            match confirm.await? {
-                Confirmation::Ack(None) => sent.push(row.id),
-                Confirmation::Ack(Some(_)) => {
-                    // Unroutable: no queue is bound for it yet (e.g. its consumer has never
-                    // started). Keep it; it goes out once a consumer has declared its queue.
-                    tracing::warn!(routing_key = %row.routing_key, "event unroutable; will retry");
-                    later.push(row.id);
-                }
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for confirm in confirms {
+            outcomes.push(match confirm.await? {
+                Confirmation::Ack(None) => Outcome::Done,
+                // Unroutable: no queue is bound for it yet (e.g. its consumer has never
+                // started). Keep it; it goes out once a consumer has declared its queue.
+                Confirmation::Ack(Some(_)) => Outcome::Retry("unroutable".into()),
                 Confirmation::Nack(_) | Confirmation::NotRequested => {
-                    tracing::warn!(event_id = %row.event_id, "broker refused event; will retry");
-                    later.push(row.id);
+                    Outcome::Retry("refused by the broker".into())
                 }
+            });
+        }
+        Ok(outcomes)
+    }
+}
+
+impl Work for Publishing {
+    type Item = Row;
+
+    fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn ready(&mut self) -> anyhow::Result<()> {
+        if self.broker.as_ref().is_some_and(|(_, channel)| channel.status().connected()) {
+            return Ok(());
+        }
+        self.close().await;
+        self.broker = Some(self.connect().await?);
+        tracing::info!(schema = self.schema, "outbox relay connected");
+        Ok(())
+    }
+
+    async fn claim(&mut self, tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Row>> {
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
+             actor, payload, traceparent, occurred_at, attempts FROM {} \
+             WHERE available_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            self.table
+        )))
+        .bind(limit)
+        .fetch_all(tx)
+        .await
+    }
+
+    async fn perform(&mut self, rows: &[Row]) -> anyhow::Result<Vec<Outcome>> {
+        let Some((_, channel)) = &self.broker else {
+            anyhow::bail!("no broker channel");
+        };
+        match self.publish(channel, rows).await {
+            Ok(outcomes) => {
+                let sent = outcomes.iter().filter(|o| **o == Outcome::Done).count();
+                tracing::debug!(sent, claimed = rows.len(), "outbox batch published");
+                Ok(outcomes)
+            }
+            Err(err) => {
+                // Reconnect before the next batch; these rows go out again then.
+                self.close().await;
+                Err(anyhow::Error::from(err).context("publish failed"))
             }
         }
+    }
+
+    async fn done(&mut self, tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+        let schema = self.schema;
+        let columns = "id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
+                       actor, payload, traceparent, occurred_at";
         sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {}.outbox SET published_at = now() WHERE id = ANY($1)",
-            self.outbox.schema
+            "WITH sent AS (DELETE FROM {schema}.outbox WHERE id = ANY($1) RETURNING {columns}) \
+             INSERT INTO {schema}.outbox_published ({columns}) SELECT {columns} FROM sent"
         )))
-        .bind(&sent)
-        .execute(&mut *tx)
+        .bind(ids)
+        .execute(tx)
         .await?;
-        // Exponential back-off, 2 s doubling up to 5 minutes.
-        sqlx::query(AssertSqlSafe(format!(
-            "UPDATE {}.outbox SET attempts = attempts + 1, \
-             available_at = now() + least(interval '2 seconds' * power(2, attempts), interval '5 minutes') \
-             WHERE id = ANY($1)",
-            self.outbox.schema
-        )))
-        .bind(&later)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        tracing::debug!(sent = sent.len(), claimed = rows.len(), "outbox batch published");
-        Ok(sent.len())
+        Ok(())
+    }
+
+    async fn close(&mut self) {
+        if let Some((conn, _)) = self.broker.take() {
+            let _ = conn.close(200, "closing".into()).await;
+        }
     }
 }

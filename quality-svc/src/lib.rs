@@ -35,6 +35,7 @@ pub async fn run(
         queue: ticket_events::QUEUE,
         routing_keys: ticket_events::ROUTING_KEYS,
         handler: ticket_events::Recorder,
+        options: Default::default(),
     };
     let consumer = tokio::spawn(consumer.run(shutdown.clone()));
     let router = enneo_common::grpc::server().add_service(enneo_common::grpc::health());

@@ -61,6 +61,7 @@ pub async fn run(
         queue: projections::QUEUE,
         routing_keys: projections::ROUTING_KEYS,
         handler: projections::Projections,
+        options: Default::default(),
     };
     let projection = tokio::spawn(projection.run(shutdown.clone()));
     let mail_queued = std::sync::Arc::new(tokio::sync::Notify::new());

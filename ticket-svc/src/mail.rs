@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use enneo_common::config::Invalid;
 use enneo_common::service_error::{Error, Result};
+use enneo_common::jobs::{self, Backoff, Claimed, Outcome, Work, Worker};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
@@ -114,13 +114,24 @@ struct Row {
     attempts: i32,
 }
 
+impl Claimed for Row {
+    fn id(&self) -> i64 {
+        self.id
+    }
+
+    fn attempts(&self) -> i32 {
+        self.attempts
+    }
+}
+
 pub struct Mailer {
     pub pool: PgPool,
     pub settings: Config,
     pub wake: std::sync::Arc<Notify>,
 }
 
-const IDLE_POLL: Duration = Duration::from_secs(1);
+/// Retries of a mail the server did not take: `retry_base` doubling up to 10 minutes.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(600);
 
 impl Mailer {
     pub async fn run(self, shutdown: CancellationToken) {
@@ -133,83 +144,85 @@ impl Mailer {
                     return;
                 }
             };
-        loop {
-            let sent = match self.send_one(&transport).await {
-                Ok(sent) => sent,
-                Err(err) => {
-                    tracing::warn!(%err, "mailer: database unavailable");
-                    false
-                }
-            };
-            if sent {
-                continue;
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(IDLE_POLL) => {}
-            }
-        }
+        let options = jobs::Options {
+            retry: Backoff::new(self.settings.retry_base, MAX_RETRY_DELAY),
+            ..Default::default()
+        };
+        Worker::new(self.pool, Sending { transport }, self.wake, options).run(shutdown).await;
+    }
+}
+
+/// Sends the oldest due mail; its row stays locked while its SMTP dialogue runs, so several
+/// replicas never send the same mail.
+struct Sending {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl Work for Sending {
+    type Item = Row;
+
+    fn table(&self) -> &str {
+        "ticket.mail_outbox"
     }
 
-    /// Sends the oldest due mail, if any. The row stays locked while its SMTP dialogue runs,
-    /// so several replicas never send the same mail.
-    async fn send_one(&self, transport: &AsyncSmtpTransport<Tokio1Executor>) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
-        let row: Option<Row> = sqlx::query_as(
+    async fn claim(&mut self, tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Row>> {
+        sqlx::query_as(
             "SELECT id, sender, recipients, cc, bcc, subject, body_html, body_text, attempts \
              FROM ticket.mail_outbox \
              WHERE sent_at IS NULL AND failed_at IS NULL AND available_at <= now() \
-             ORDER BY available_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
+             ORDER BY available_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else {
-            return Ok(false);
-        };
-        match deliver(transport, &row).await {
-            Ok(()) => {
-                sqlx::query("UPDATE ticket.mail_outbox SET sent_at = now(), last_error = NULL WHERE id = $1")
-                    .bind(row.id)
-                    .execute(&mut *tx)
-                    .await?;
-                tracing::info!(mail_id = row.id, "mail sent");
-            }
-            Err(Failure::Permanent(error)) => {
-                tracing::warn!(mail_id = row.id, %error, "mail refused for good");
-                sqlx::query("UPDATE ticket.mail_outbox SET failed_at = now(), last_error = $2 WHERE id = $1")
-                    .bind(row.id)
-                    .bind(&error)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Err(Failure::Transient(error)) => {
-                let delay = retry_delay(self.settings.retry_base, row.attempts);
-                tracing::warn!(mail_id = row.id, %error, retry_in_s = delay.as_secs(), "mail not sent; will retry");
-                sqlx::query(
-                    "UPDATE ticket.mail_outbox SET attempts = attempts + 1, last_error = $2, \
-                     available_at = $3 WHERE id = $1",
-                )
-                .bind(row.id)
-                .bind(&error)
-                .bind(Utc::now() + delay)
-                .execute(&mut *tx)
-                .await?;
-            }
+        .bind(limit)
+        .fetch_all(tx)
+        .await
+    }
+
+    async fn perform(&mut self, rows: &[Row]) -> anyhow::Result<Vec<Outcome>> {
+        let mut outcomes = Vec::with_capacity(rows.len());
+        for row in rows {
+            outcomes.push(match deliver(&self.transport, row).await {
+                Ok(()) => {
+                    tracing::info!(mail_id = row.id, "mail sent");
+                    Outcome::Done
+                }
+                Err(Failure::Permanent(error)) => Outcome::Failed(error),
+                Err(Failure::Transient(error)) => Outcome::Retry(error),
+            });
         }
-        tx.commit().await?;
-        Ok(true)
+        Ok(outcomes)
+    }
+
+    async fn done(&mut self, tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE ticket.mail_outbox SET sent_at = now(), last_error = NULL WHERE id = ANY($1)",
+        )
+        .bind(ids)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn failed(
+        &mut self,
+        tx: &mut PgConnection,
+        failed: &[(i64, String)],
+    ) -> sqlx::Result<()> {
+        let (ids, errors): (Vec<i64>, Vec<String>) = failed.iter().cloned().unzip();
+        sqlx::query(
+            "UPDATE ticket.mail_outbox AS m SET failed_at = now(), last_error = f.error \
+             FROM unnest($1::bigint[], $2::text[]) AS f(id, error) WHERE m.id = f.id",
+        )
+        .bind(ids)
+        .bind(errors)
+        .execute(tx)
+        .await?;
+        Ok(())
     }
 }
 
 enum Failure {
     Permanent(String),
     Transient(String),
-}
-
-fn retry_delay(base: Duration, attempts: i32) -> Duration {
-    let factor = 2u32.saturating_pow(attempts.clamp(0, 16) as u32);
-    base.saturating_mul(factor).min(Duration::from_secs(600))
 }
 
 async fn deliver(transport: &AsyncSmtpTransport<Tokio1Executor>, row: &Row) -> Result<(), Failure> {
@@ -238,48 +251,31 @@ async fn deliver(transport: &AsyncSmtpTransport<Tokio1Executor>, row: &Row) -> R
     })
 }
 
-/// `<`, `>`, `&` and quotes made safe for an HTML part.
+/// `<`, `>`, `&` and quotes made safe for an HTML part (text or a quoted attribute).
 pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(text).into_owned()
 }
 
-/// A plain-text rendering of an HTML body for the text part: tags dropped, paragraphs and
-/// line breaks kept, the common entities decoded.
+/// Wide enough that the text part is never wrapped: mail clients wrap, and the same text is
+/// stored as a conversation's `bodyPlain`.
+const TEXT_WIDTH: usize = 10_000;
+
+/// A plain-text rendering of an HTML body for the text part: what a reader sees (no
+/// `<style>`/`<script>` text), paragraphs and line breaks kept, `<pre>` verbatim, entities
+/// decoded, link targets listed as footnotes.
 pub fn html_to_text(html: &str) -> String {
-    let mut out = String::with_capacity(html.len());
-    let mut rest = html;
-    while let Some(start) = rest.find('<') {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find('>') else {
-            rest = &rest[start..];
-            break;
-        };
-        let tag = rest[start + 1..start + end].trim_start_matches('/').to_ascii_lowercase();
-        if tag.starts_with("br") || tag.starts_with('p') || tag.starts_with("div") {
-            out.push('\n');
+    let rendered = html2text::config::plain_no_decorate()
+        .link_footnotes(true)
+        .no_table_borders()
+        .allow_width_overflow()
+        .string_from_read(html.as_bytes(), TEXT_WIDTH);
+    match rendered {
+        Ok(text) => text.replace('\u{a0}', " ").trim().to_owned(),
+        Err(err) => {
+            tracing::warn!(%err, "HTML not rendered as text; the text part is the HTML");
+            html.to_owned()
         }
-        rest = &rest[start + end + 1..];
     }
-    out.push_str(rest);
-    out.replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&")
-        .trim()
-        .to_owned()
 }
 
 #[cfg(test)]
@@ -291,15 +287,28 @@ mod tests {
         assert_eq!(html_to_text("<p>Hi &amp; bye</p><p>Tom</p>"), "Hi & bye\n\nTom");
         assert_eq!(
             escape_html("<b>\"x\" & 'y'</b>"),
-            "&lt;b&gt;&quot;x&quot; &amp; &#39;y&#39;&lt;/b&gt;"
+            "&lt;b&gt;&quot;x&quot; &amp; &#x27;y&#x27;&lt;/b&gt;"
         );
     }
 
     #[test]
-    fn retries_back_off_and_cap() {
-        let base = Duration::from_secs(2);
-        assert_eq!(retry_delay(base, 0), Duration::from_secs(2));
-        assert_eq!(retry_delay(base, 3), Duration::from_secs(16));
-        assert_eq!(retry_delay(base, 40), Duration::from_secs(600));
+    fn pre_is_not_a_paragraph_and_styles_stay_out_of_the_text() {
+        let html = "<html><head><style>p { color: red }</style></head><body>\
+                    <p>Your reading:</p><pre>meter   87870\n  kWh</pre><script>track()</script>\
+                    <p>Regards,<br>Support&nbsp;team</p></body></html>";
+        assert_eq!(
+            html_to_text(html),
+            "Your reading:\n\nmeter   87870\n  kWh\n\nRegards,\nSupport team"
+        );
+        // A tag that merely starts with "p" is no paragraph.
+        assert_eq!(html_to_text("a<param>b<pre>c</pre>d"), "ab\n\nc\n\nd");
+    }
+
+    #[test]
+    fn links_keep_their_target() {
+        assert_eq!(
+            html_to_text(r#"See <a href="https://example.com/t/1">your ticket</a>."#),
+            "See [your ticket][1].\n\n[1]: https://example.com/t/1"
+        );
     }
 }

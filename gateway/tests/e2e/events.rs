@@ -1,12 +1,19 @@
 use std::time::Duration;
 
+use enneo_common::amqp::Envelope;
+use enneo_common::config::AmqpConfig;
+use enneo_common::consumer::{Consumer, ConsumerOptions, Handler};
 use lapin::BasicProperties;
-use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
 use reqwest::Method;
+use secrecy::SecretString;
 use serde_json::{Value, json};
+use sqlx::{PgConnection, PgPool};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::harness::{Options, Stack, Switch, amqp_url, send};
+use crate::harness::{Options, Stack, Switch, admin_url, amqp_url, send};
 
 async fn events_of(stack: &Stack, ticket: i64) -> Vec<(Uuid, String)> {
     let mut db = stack.db().await;
@@ -17,9 +24,78 @@ async fn events_of(stack: &Stack, ticket: i64) -> Vec<(Uuid, String)> {
         .unwrap()
 }
 
+/// Counts ticket events by type through the shared consumer: a projection with no natural key,
+/// so only the inbox stands between a redelivery and a double count.
+struct Tally;
+
+impl Handler for Tally {
+    async fn handle(&self, tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO tally.count (event_type, n) VALUES ($1, 1) \
+             ON CONFLICT (event_type) DO UPDATE SET n = tally.count.n + 1",
+        )
+        .bind(&event.event_type)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+}
+
+const TALLY_QUEUE: &str = "e2e.tally";
+
+/// Runs a [`Tally`] consumer on the stack's broker prefix, in schema `tally` of its database.
+async fn start_tally(stack: &Stack, shutdown: &CancellationToken) -> PgPool {
+    let url = admin_url();
+    let base = url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&url);
+    let pool = PgPool::connect(&format!("{base}/{}", stack.database)).await.unwrap();
+    for sql in [
+        "CREATE SCHEMA tally",
+        "CREATE TABLE tally.inbox (event_id uuid PRIMARY KEY, event_type text NOT NULL, \
+         received_at timestamptz NOT NULL DEFAULT now())",
+        "CREATE TABLE tally.count (event_type text PRIMARY KEY, n integer NOT NULL)",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let consumer = Consumer {
+        pool: pool.clone(),
+        schema: "tally",
+        amqp: AmqpConfig {
+            url: SecretString::from(amqp_url()),
+            prefix: stack.prefix.clone(),
+            queue_expires_ms: Some(120_000),
+        },
+        queue: TALLY_QUEUE,
+        routing_keys: &["ticket.#"],
+        handler: Tally,
+        options: ConsumerOptions::default(),
+    };
+    tokio::spawn(consumer.run(shutdown.clone()));
+    stack.eventually("the tally queue", || async { queue_depth(stack, TALLY_QUEUE).await }).await;
+    pool
+}
+
+/// Messages waiting in `queue` (without the stack's prefix), if it exists.
+async fn queue_depth(stack: &Stack, queue: &str) -> Option<u32> {
+    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .unwrap();
+    let channel = conn.create_channel().await.unwrap();
+    let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+    let name = format!("{}{queue}", stack.prefix);
+    let depth = channel
+        .queue_declare(name.as_str().into(), passive, FieldTable::default())
+        .await
+        .ok()
+        .map(|q| q.message_count());
+    let _ = conn.close(200, "".into()).await;
+    depth
+}
+
 #[tokio::test]
 async fn a_ticket_event_reaches_quality_exactly_once_even_when_redelivered() {
     let stack = Stack::start().await;
+    let tally_stop = CancellationToken::new();
+    let tally = start_tally(&stack, &tally_stop).await;
     let id = stack.create(json!({"channel": "email"})).await["id"].as_i64().unwrap();
     let events = stack
         .eventually("TicketCreated in quality-svc", || async {
@@ -32,14 +108,19 @@ async fn a_ticket_event_reaches_quality_exactly_once_even_when_redelivered() {
 
     // Deliver the very same message again, as a broker does after a lost ack.
     let mut db = stack.db().await;
-    let (payload, version, occurred_at): (Value, i64, chrono::DateTime<chrono::Utc>) =
-        sqlx::query_as(
-            "SELECT payload, aggregate_version, occurred_at FROM ticket.outbox WHERE event_id = $1",
-        )
-        .bind(events[0].0)
-        .fetch_one(&mut db)
-        .await
-        .unwrap();
+    let (payload, version, occurred_at): (Value, i64, chrono::DateTime<chrono::Utc>) = stack
+        .eventually("the event in the published archive", || async {
+            let mut db = stack.db().await;
+            sqlx::query_as(
+                "SELECT payload, aggregate_version, occurred_at FROM ticket.outbox_published \
+                 WHERE event_id = $1",
+            )
+            .bind(events[0].0)
+            .fetch_optional(&mut db)
+            .await
+            .unwrap()
+        })
+        .await;
     let envelope = enneo_common::amqp::Envelope {
         event_id: events[0].0,
         event_type: "TicketCreated".into(),
@@ -66,7 +147,7 @@ async fn a_ticket_event_reaches_quality_exactly_once_even_when_redelivered() {
         .unwrap()
         .await
         .unwrap();
-    // A later event proves the duplicate was consumed (the queue is ordered) …
+    // A later event proves the duplicate was consumed (each queue is ordered) …
     stack
         .admin(Method::PATCH, &format!("/ticket/{id}"))
         .json(&json!({"priority": "high"}))
@@ -79,12 +160,30 @@ async fn a_ticket_event_reaches_quality_exactly_once_even_when_redelivered() {
             (events.len() >= 2).then_some(events)
         })
         .await;
-    // … and changed nothing.
+    let tally_of = |event_type: &'static str| {
+        let tally = tally.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>("SELECT n FROM tally.count WHERE event_type = $1")
+                .bind(event_type)
+                .fetch_optional(&tally)
+                .await
+                .unwrap()
+        }
+    };
+    stack.eventually("TicketUpdated in the tally", || tally_of("TicketUpdated")).await;
+    // … and changed nothing: no second record, no double count, …
     let types: Vec<&str> = events.iter().map(|(_, t)| t.as_str()).collect();
     assert_eq!(types, vec!["TicketCreated", "TicketUpdated"]);
     let inbox: i64 =
         sqlx::query_scalar("SELECT count(*) FROM quality.inbox").fetch_one(&mut db).await.unwrap();
     assert_eq!(inbox, 2);
+    assert_eq!(tally_of("TicketCreated").await, Some(1), "the redelivery was not counted");
+    // … because it was recognised, not because handling it failed.
+    for queue in ["quality-svc.ticket-events", "ticket-svc.projections", TALLY_QUEUE] {
+        let dlq = format!("{queue}.dlq");
+        assert_eq!(queue_depth(&stack, &dlq).await, Some(0), "{dlq} is empty");
+    }
+    tally_stop.cancel();
 }
 
 #[tokio::test]
@@ -137,10 +236,7 @@ async fn events_wait_in_the_outbox_while_rabbitmq_is_unreachable() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut db = stack.db().await;
     let waiting: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL")
-            .fetch_one(&mut db)
-            .await
-            .unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM ticket.outbox").fetch_one(&mut db).await.unwrap();
     assert_eq!(waiting, 2, "both events wait while the broker is unreachable");
     assert!(events_of(&stack, id).await.is_empty());
 
@@ -153,17 +249,19 @@ async fn events_wait_in_the_outbox_while_rabbitmq_is_unreachable() {
         .await;
     assert_eq!(events[0].1, "TicketCreated");
     assert_eq!(events[1].1, "TicketUpdated");
-    // The relay marks rows sent after the broker confirmed them, which may be just after
-    // the consumer saw them.
+    // The relay moves rows to the archive after the broker confirmed them, which may be just
+    // after the consumer saw them.
     stack
-        .eventually("the outbox marked sent", || async {
+        .eventually("the outbox emptied into the archive", || async {
             let mut db = stack.db().await;
-            let waiting: i64 =
-                sqlx::query_scalar("SELECT count(*) FROM ticket.outbox WHERE published_at IS NULL")
-                    .fetch_one(&mut db)
-                    .await
-                    .unwrap();
-            (waiting == 0).then_some(())
+            let (waiting, published): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT count(*) FROM ticket.outbox), \
+                 (SELECT count(*) FROM ticket.outbox_published)",
+            )
+            .fetch_one(&mut db)
+            .await
+            .unwrap();
+            (waiting == 0 && published == 2).then_some(())
         })
         .await;
 }
@@ -183,7 +281,11 @@ async fn the_callers_trace_travels_into_the_event() {
     assert!(response.headers().contains_key("x-request-id"));
     let mut db = stack.db().await;
     let traceparent: Option<String> =
-        sqlx::query_scalar("SELECT traceparent FROM ticket.outbox LIMIT 1")
+        // Waiting or already published: one statement sees the row in exactly one of them.
+        sqlx::query_scalar(
+            "SELECT traceparent FROM ticket.outbox \
+             UNION ALL SELECT traceparent FROM ticket.outbox_published LIMIT 1",
+        )
             .fetch_one(&mut db)
             .await
             .unwrap();

@@ -139,7 +139,8 @@ async fn a_mailbox_connects_and_its_tokens_are_stored_encrypted() {
             .await;
     assert!(!listed.to_string().contains("very-secret"), "tokens are never returned");
     let events: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM settings.outbox WHERE payload::text LIKE '%very-secret%'",
+        "SELECT count(*) FROM (SELECT payload FROM settings.outbox UNION ALL \
+         SELECT payload FROM settings.outbox_published) e WHERE payload::text LIKE '%very-secret%'",
     )
     .fetch_one(&mut db)
     .await

@@ -56,7 +56,8 @@ async fn settings_list_with_defaults_and_secrets_stay_masked() {
 
     let mut db = stack.db().await;
     let leaked: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM settings.outbox WHERE payload::text LIKE '%sk-live%'",
+        "SELECT count(*) FROM (SELECT payload FROM settings.outbox UNION ALL \
+         SELECT payload FROM settings.outbox_published) e WHERE payload::text LIKE '%sk-live%'",
     )
     .fetch_one(&mut db)
     .await
