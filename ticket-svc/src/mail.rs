@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use enneo_common::config::Invalid;
-use enneo_common::service_error::{Error, Result};
 use enneo_common::jobs::{self, Backoff, Claimed, Outcome, Work, Worker};
+use enneo_common::service_error::{Error, Result};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
