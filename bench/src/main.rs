@@ -1,9 +1,11 @@
-//! Latency of ticket search and routing on a large backlog.
+//! Latency of ticket search and routing on a large backlog, and (`events`) ticket-create
+//! throughput as event history grows.
 //!
 //! Run against a system started with `./deploy/run.sh`:
 //!
 //! ```sh
 //! cargo run --release -p bench -- --tickets 100000
+//! cargo run --release -p bench -- events --history 1000000
 //! ```
 //!
 //! It tops the ticket table up to `--tickets` rows straight in SQL (as the ticket-svc role;
@@ -14,37 +16,53 @@
 
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+mod events;
+
+use clap::{Parser, Subcommand};
 use enneo_common::auth::{Claims, sign};
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
 #[derive(Parser)]
 struct Args {
+    #[command(subcommand)]
+    scenario: Option<Scenario>,
     /// Tickets the backlog should hold.
     #[arg(long, default_value_t = 100_000)]
     tickets: i64,
     /// Requests per scenario.
     #[arg(long, default_value_t = 200)]
     requests: usize,
-    #[arg(long, default_value = "http://127.0.0.1:8005")]
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8005")]
     gateway: String,
     /// ticket-svc's database (its own role may write its schema).
     #[arg(
         long,
+        global = true,
         env = "TICKET_DATABASE_URL",
         default_value = "postgres://enneo_ticket:enneo_ticket@127.0.0.1:5432/enneo"
     )]
     database_url: String,
     /// The gateway's token secret, to sign agent tokens with skills.
-    #[arg(long, default_value = ".run/jwt-secret")]
+    #[arg(long, global = true, default_value = ".run/jwt-secret")]
     secret_file: String,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// Ticket-create throughput on the event history as it is, then with `--history`
+    /// processed events.
+    Events(events::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let secret = std::fs::read_to_string(&args.secret_file)?.trim().to_owned();
+    if let Some(Scenario::Events(events)) = args.scenario {
+        let admin = token(&secret, 1, "admin", None);
+        return events::run(events, &args.gateway, &args.database_url, &admin).await;
+    }
     seed(&args.database_url, args.tickets).await?;
 
     let http = reqwest::Client::new();

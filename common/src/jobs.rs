@@ -11,6 +11,10 @@
 //! A work table has at least `id bigint`, `attempts integer`, `available_at timestamptz` and
 //! `last_error text`; what "done" means (delete, move to an archive, set `sent_at`) is the
 //! work's own.
+//!
+//! Every finished row leaves a dead row version that each claim steps over until the table is
+//! vacuumed. With [`Options::vacuum_after`] the loop vacuums its table itself after that many
+//! finished rows, so the claim stays cheap even where autovacuum is slow or switched off.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -127,6 +131,9 @@ pub struct Options {
     pub retry: Backoff,
     /// When the database or the side effect is unavailable as a whole.
     pub unavailable: Backoff,
+    /// Vacuum the work table after this many finished rows (for tables rows leave quickly,
+    /// where a vacuum reads little).
+    pub vacuum_after: Option<u64>,
 }
 
 impl Default for Options {
@@ -136,6 +143,7 @@ impl Default for Options {
             poll: Duration::from_secs(1),
             retry: Backoff::new(Duration::from_secs(2), Duration::from_secs(600)),
             unavailable: Backoff::new(Duration::from_millis(200), Duration::from_secs(5)),
+            vacuum_after: None,
         }
     }
 }
@@ -155,11 +163,17 @@ impl<W: Work> Worker<W> {
 
     pub async fn run(mut self, shutdown: CancellationToken) {
         let mut failures = 0;
+        let mut finished = 0;
         while !shutdown.is_cancelled() {
             // Not raced against `shutdown`: the batch in hand is finished and recorded.
             let wait = match self.step().await {
                 Ok(claimed) => {
                     failures = 0;
+                    finished += claimed as u64;
+                    if self.options.vacuum_after.is_some_and(|after| finished >= after) {
+                        finished = 0;
+                        self.vacuum().await;
+                    }
                     if claimed as i64 >= self.options.batch {
                         continue;
                     }
@@ -180,6 +194,14 @@ impl<W: Work> Worker<W> {
             }
         }
         self.work.close().await;
+    }
+
+    async fn vacuum(&self) {
+        // SKIP_LOCKED: another replica (or autovacuum) at it already is just as good.
+        let sql = format!("VACUUM (SKIP_LOCKED) {}", self.work.table());
+        if let Err(err) = sqlx::raw_sql(AssertSqlSafe(sql)).execute(&self.pool).await {
+            tracing::warn!(table = self.work.table(), %err, "work table not vacuumed");
+        }
     }
 
     /// Claims, performs and records one batch; returns how many rows it claimed.

@@ -12,8 +12,9 @@
 //!  aggregate_id text, aggregate_version bigint, actor text, payload jsonb, traceparent text,
 //!  occurred_at timestamptz, attempts integer default 0, available_at timestamptz default now(),
 //!  last_error text)` and `<schema>.outbox_published` with the same event columns plus
-//! `published_at timestamptz` (indexed). Tune autovacuum on the outbox (see the migrations): a
-//! queue table's dead rows must be vacuumed after a fixed number, not a fraction of the table.
+//! `published_at timestamptz` (indexed). A queue table's dead rows must be vacuumed after a
+//! fixed number, not a fraction of the table: the relay vacuums the outbox every
+//! [`VACUUM_AFTER`] published events, and the migrations tune autovacuum to the same effect.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +146,9 @@ pub struct Relay {
 }
 
 const BATCH: i64 = 100;
+/// Published (deleted) rows between two vacuums of the outbox; each vacuum reads only the
+/// few pages of waiting rows.
+pub const VACUUM_AFTER: u64 = 1000;
 /// An unroutable or refused event: 2 s doubling up to 5 minutes, so it never blocks newer ones.
 const RETRY: Backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
 
@@ -168,10 +172,25 @@ impl Relay {
             table: format!("{schema}.outbox"),
             broker: None,
         };
-        let options = jobs::Options { batch: BATCH, retry: RETRY, ..Default::default() };
+        let options = jobs::Options {
+            batch: BATCH,
+            retry: RETRY,
+            vacuum_after: Some(VACUUM_AFTER),
+            ..Default::default()
+        };
         let worker = Worker::new(self.pool.clone(), publishing, self.outbox.wake.clone(), options);
         tokio::join!(worker.run(shutdown.clone()), archive.run(self.pool, shutdown));
     }
+}
+
+/// The relay's claim of up to `$1` due events; in id order, so events of one aggregate go out
+/// in the order they were recorded.
+pub fn claim_sql(schema: &str) -> String {
+    format!(
+        "SELECT id, event_id, event_type, routing_key, aggregate_id, aggregate_version, actor, \
+         payload, traceparent, occurred_at, attempts FROM {schema}.outbox \
+         WHERE available_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"
+    )
 }
 
 /// The relay's side of [`Work`]: one broker connection, opened when needed.
@@ -266,15 +285,7 @@ impl Work for Publishing {
     }
 
     async fn claim(&mut self, tx: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<Row>> {
-        sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
-             actor, payload, traceparent, occurred_at, attempts FROM {} \
-             WHERE available_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
-            self.table
-        )))
-        .bind(limit)
-        .fetch_all(tx)
-        .await
+        sqlx::query_as(AssertSqlSafe(claim_sql(self.schema))).bind(limit).fetch_all(tx).await
     }
 
     async fn perform(&mut self, rows: &[Row]) -> anyhow::Result<Vec<Outcome>> {

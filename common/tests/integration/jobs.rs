@@ -1,81 +1,53 @@
-//! The work loop against a real PostgreSQL (`ENNEO_TEST_ADMIN_URL`, a superuser URL): each
-//! test creates its own database.
+//! The work loop against a real PostgreSQL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use enneo_common::jobs::{Backoff, Claimed, Options, Outcome, Work, Worker};
-use sqlx::{Connection as _, PgConnection, PgPool};
+use sqlx::PgConnection;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::TestDb;
+
 const TABLE: &str = "public.item";
 
-struct TestDb {
-    admin: String,
-    name: String,
-    pool: PgPool,
+/// A database with `n` items due in `public.item`.
+async fn items(n: i64) -> TestDb {
+    let db = TestDb::new().await;
+    sqlx::query(
+        "CREATE TABLE public.item (id bigserial PRIMARY KEY, \
+         attempts integer NOT NULL DEFAULT 0, available_at timestamptz NOT NULL DEFAULT now(), \
+         last_error text, done_at timestamptz)",
+    )
+    .execute(&db.pool)
+    .await
+    .unwrap();
+    add(&db, n).await;
+    db
 }
 
-impl TestDb {
-    async fn new(items: i64) -> Self {
-        let admin = std::env::var("ENNEO_TEST_ADMIN_URL").unwrap_or_else(|_| {
-            "postgres://enneo_admin:enneo_admin@127.0.0.1:5432/postgres".into()
-        });
-        let name = format!("enneo_t_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let mut conn = PgConnection::connect(&admin).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let base = admin.rsplit_once('/').map(|(base, _)| base).unwrap();
-        let pool = PgPool::connect(&format!("{base}/{name}")).await.unwrap();
-        sqlx::query(
-            "CREATE TABLE public.item (id bigserial PRIMARY KEY, \
-             attempts integer NOT NULL DEFAULT 0, available_at timestamptz NOT NULL DEFAULT now(), \
-             last_error text, done_at timestamptz)",
-        )
-        .execute(&pool)
+async fn add(db: &TestDb, n: i64) {
+    sqlx::query("INSERT INTO public.item (attempts) SELECT 0 FROM generate_series(1, $1)")
+        .bind(n)
+        .execute(&db.pool)
         .await
         .unwrap();
-        let db = Self { admin, name, pool };
-        db.add(items).await;
-        db
-    }
+}
 
-    async fn add(&self, n: i64) {
-        sqlx::query("INSERT INTO public.item (attempts) SELECT 0 FROM generate_series(1, $1)")
-            .bind(n)
-            .execute(&self.pool)
-            .await
-            .unwrap();
-    }
+async fn done(db: &TestDb) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM public.item WHERE done_at IS NOT NULL")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+}
 
-    async fn done(&self) -> i64 {
-        sqlx::query_scalar("SELECT count(*) FROM public.item WHERE done_at IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await
-            .unwrap()
-    }
-
-    async fn until_done(&self, n: i64) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.done().await < n {
-            assert!(Instant::now() < deadline, "only {} of {n} items done", self.done().await);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    async fn drop(self) {
-        self.pool.close().await;
-        let mut conn = PgConnection::connect(&self.admin).await.unwrap();
-        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await;
+async fn until_done(db: &TestDb, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while done(db).await < n {
+        assert!(Instant::now() < deadline, "only {} of {n} items done", done(db).await);
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 
@@ -172,12 +144,12 @@ fn options(batch: i64) -> Options {
 
 #[tokio::test]
 async fn two_workers_never_perform_the_same_item() {
-    let db = TestDb::new(60).await;
+    let db = items(60).await;
     let script = Script { takes: Duration::from_millis(30), ..Default::default() };
     let shutdown = CancellationToken::new();
     let a = tokio::spawn(worker(&db, 1, &script, options(5)).run(shutdown.clone()));
     let b = tokio::spawn(worker(&db, 2, &script, options(5)).run(shutdown.clone()));
-    db.until_done(60).await;
+    until_done(&db, 60).await;
     shutdown.cancel();
     let _ = tokio::join!(a, b);
 
@@ -193,7 +165,7 @@ async fn two_workers_never_perform_the_same_item() {
 
 #[tokio::test]
 async fn a_retried_item_backs_off_and_a_failed_one_is_parked() {
-    let db = TestDb::new(2).await;
+    let db = items(2).await;
     let script = Script::default();
     script.outcomes.lock().unwrap().extend([
         (1, vec![Outcome::Retry("busy".into()), Outcome::Retry("still busy".into())]),
@@ -201,7 +173,7 @@ async fn a_retried_item_backs_off_and_a_failed_one_is_parked() {
     ]);
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(worker(&db, 1, &script, options(1)).run(shutdown.clone()));
-    db.until_done(1).await;
+    until_done(&db, 1).await;
     // Item 2 would have been retried by now had it been backed off instead of parked.
     tokio::time::sleep(Duration::from_millis(400)).await;
     shutdown.cancel();
@@ -234,7 +206,7 @@ async fn a_retried_item_backs_off_and_a_failed_one_is_parked() {
 
 #[tokio::test]
 async fn shutdown_finishes_the_item_in_hand_and_takes_no_other() {
-    let db = TestDb::new(3).await;
+    let db = items(3).await;
     let script = Script { takes: Duration::from_millis(500), ..Default::default() };
     let shutdown = CancellationToken::new();
     let run = tokio::spawn(worker(&db, 1, &script, options(1)).run(shutdown.clone()));
@@ -255,7 +227,7 @@ async fn shutdown_finishes_the_item_in_hand_and_takes_no_other() {
 
 #[tokio::test]
 async fn a_notify_wakes_an_idle_loop() {
-    let db = TestDb::new(0).await;
+    let db = items(0).await;
     let script = Script::default();
     let wake = Arc::new(Notify::new());
     let options = Options { poll: Duration::from_secs(60), ..options(1) };
@@ -265,10 +237,37 @@ async fn a_notify_wakes_an_idle_loop() {
         Worker::new(db.pool.clone(), work, wake.clone(), options).run(shutdown.clone()),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    db.add(1).await;
+    add(&db, 1).await;
     wake.notify_one();
-    tokio::time::timeout(Duration::from_secs(5), db.until_done(1)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(5), until_done(&db, 1)).await.unwrap();
     shutdown.cancel();
     run.await.unwrap();
+    db.drop().await;
+}
+
+#[tokio::test]
+async fn the_loop_vacuums_its_table_after_the_configured_count() {
+    let db = items(30).await;
+    let script = Script::default();
+    let options = Options { vacuum_after: Some(10), ..options(5) };
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn(worker(&db, 1, &script, options).run(shutdown.clone()));
+    until_done(&db, 30).await;
+    shutdown.cancel();
+    run.await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let vacuums: i64 = sqlx::query_scalar(
+            "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'public.item'::regclass",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+        if vacuums > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "public.item was never vacuumed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     db.drop().await;
 }
