@@ -68,10 +68,6 @@ impl Classifier {
         let sum: f32 = exp.iter().sum();
         exp.into_iter().map(|e| e / sum).collect()
     }
-
-    pub fn classes(&self) -> usize {
-        self.classes
-    }
 }
 
 /// Cosine similarity of two vectors (0 for a zero vector).

@@ -133,10 +133,6 @@ impl Detector {
         Self { agents, classifier, threshold: DEFAULT_THRESHOLD }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.agents.is_empty()
-    }
-
     /// The units of a message: subject, then the sentences of the newest part without signature.
     pub fn units(message: &Message<'_>) -> Vec<String> {
         let newest = text::newest_part(message.body);

@@ -37,21 +37,6 @@ pub enum Source {
     AiSmartAgent,
 }
 
-impl Source {
-    pub const ALL: [&'static str; 10] = [
-        "ticket",
-        "customer",
-        "contract",
-        "tag",
-        "message",
-        "manual",
-        "executor",
-        "executorResult",
-        "executorNextAction",
-        "aiSmartAgent",
-    ];
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Parameter {
@@ -91,9 +76,6 @@ impl OutputType {
     /// Interactions wait for a human; everything else may run unattended.
     pub fn auto_executable(self) -> bool {
         self != Self::Interaction
-    }
-    pub fn sends_text(self) -> bool {
-        matches!(self, Self::TextTemplate | Self::Llm | Self::TextTemplateAndClose)
     }
     pub fn closes(self) -> bool {
         matches!(self, Self::TextTemplateAndClose | Self::CloseTicket)

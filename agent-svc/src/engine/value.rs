@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The declared type of a parameter (`settings.parameters[].type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -23,11 +23,6 @@ pub enum ParamType {
     Enum,
     List,
     Dict,
-}
-
-impl ParamType {
-    pub const ALL: [&'static str; 9] =
-        ["str", "int", "float", "bool", "date", "datetime", "enum", "list", "dict"];
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -253,11 +248,6 @@ pub fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
         _ => None,
     })
-}
-
-/// An object from key/value pairs; used to build executor input and template data.
-pub fn object<I: IntoIterator<Item = (String, Value)>>(pairs: I) -> Value {
-    Value::Object(pairs.into_iter().collect::<Map<_, _>>())
 }
 
 #[cfg(test)]

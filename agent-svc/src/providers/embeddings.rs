@@ -55,10 +55,6 @@ impl EmbeddingsClient {
         Self { endpoint, http, breaker: Breaker::new(3, Duration::from_secs(10)) }
     }
 
-    pub fn url(&self) -> &str {
-        &self.endpoint.url
-    }
-
     /// One vector per text, in order. An empty input costs no call.
     pub async fn embed(
         &self,
