@@ -1,23 +1,42 @@
-//! agent-svc: AI agents and intents. Agents themselves arrive in a later release; until then
-//! the service owns its schema and answers auto-execution honestly: there is no AI agent to
-//! run, so every request is refused with a reason (never a pretended success).
+//! agent-svc: AI agents and the intents they detect in tickets, in schema `agent`.
+//!
+//! Agents are documents (the vendor's AiAgent JSON) with an append-only history. Ticket events
+//! queue detection durably; detection embeds the message (an OpenAI-compatible embeddings
+//! server, by default a local one), classifies its sentences against the agents' examples,
+//! extracts each agent's parameters and stores one intent per agent found. Every run of an
+//! agent — detection, preview, execution, the quality check's replay — goes through
+//! [`runner`], and every side effect through [`effects`].
 
-use enneo_common::auth::permission;
+pub mod agents;
+pub mod config;
+pub mod consumers;
+pub mod detection;
+pub mod effects;
+pub mod engine;
+pub mod extraction;
+pub mod intents;
+pub mod preview;
+pub mod providers;
+pub mod runner;
+pub mod service;
+pub mod templates;
+pub mod text;
+pub mod tickets;
+pub mod time;
+
+use std::sync::Arc;
+use std::time::Duration;
+
 use enneo_common::config::{ServiceConfig, ServiceSpec};
-use enneo_common::{ErrorCode, grpc};
-use enneo_proto::agent::v1 as pb;
-use enneo_proto::agent::v1::agent_service_server::{AgentService, AgentServiceServer};
+use enneo_common::consumer::Consumer;
+use enneo_common::jobs::{self, Backoff, Worker};
+use enneo_common::outbox::Outbox;
+use enneo_proto::agent::v1::agent_service_server::AgentServiceServer;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::{Request, Response, Status};
 
-pub mod agents;
-pub mod detection;
-pub mod engine;
-pub mod extraction;
-pub mod providers;
-pub mod text;
+pub use config::Config;
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "agent-svc",
@@ -28,44 +47,79 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-pub struct Agents;
-
-#[tonic::async_trait]
-impl AgentService for Agents {
-    async fn auto_execute(
-        &self,
-        request: Request<pb::AutoExecuteRequest>,
-    ) -> Result<Response<pb::AutoExecuteResponse>, Status> {
-        let caller = grpc::caller(&request)?;
-        if !caller.has(permission::EXECUTE_AUTO_PROCESSING) {
-            return Err(ErrorCode::PermissionDenied
-                .status(format!("missing permission {}", permission::EXECUTE_AUTO_PROCESSING)));
-        }
-        match request.get_ref().execute_agent_id {
-            Some(id) => Err(ErrorCode::NotFound.status(format!("AI agent {id} not found"))),
-            None => Err(ErrorCode::Unprocessable.status(format!(
-                "no AI agent configured: ticket {} has no intent to execute",
-                request.get_ref().ticket_id
-            ))),
-        }
-    }
-}
-
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the consumer of ticket
+/// events and the detection worker.
 pub async fn run(
-    _config: ServiceConfig,
+    config: ServiceConfig,
+    agent: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let router =
-        grpc::server().add_service(grpc::health()).add_service(AgentServiceServer::new(Agents));
-    Ok(grpc::serve(router, listener, shutdown).await?)
+    let pool = enneo_common::db::pool(
+        &config.database.url,
+        SPEC.schema,
+        config.database.max_connections.get(),
+    )?;
+    let outbox = Outbox::new(SPEC.schema);
+    let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
+
+    let tickets = tickets::Tickets::new(enneo_common::grpc::channel(&agent.ticket_url)?);
+    let embeddings =
+        Arc::new(providers::embeddings::EmbeddingsClient::new(agent.embeddings.endpoint()));
+    let cache = providers::cache::VectorCache::new(agent.embeddings.cache_dir.clone());
+    let runtime = Arc::new(detection::runtime::Runtime::new(
+        pool.clone(),
+        embeddings,
+        cache,
+        agent.detection.threshold,
+    ));
+    let detection = detection::queue::Detection {
+        pool: pool.clone(),
+        runtime: runtime.clone(),
+        tickets: tickets.clone(),
+    };
+
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let options = jobs::Options {
+        batch: i64::from(agent.detection.batch),
+        poll: Duration::from_millis(500),
+        retry: Backoff::new(Duration::from_secs(2), Duration::from_secs(120)),
+        vacuum_after: Some(1000),
+        ..jobs::Options::default()
+    };
+    let worker = Worker::new(pool.clone(), detection.clone(), wake.clone(), options);
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
+    let consumer = Consumer {
+        pool: pool.clone(),
+        schema: SPEC.schema,
+        amqp: config.amqp.clone(),
+        queue: consumers::QUEUE,
+        routing_keys: consumers::ROUTING_KEYS,
+        handler: consumers::DetectionRequests { wake },
+        options: Default::default(),
+    };
+    let consumer = tokio::spawn(consumer.run(shutdown.clone()));
+
+    let api = service::AgentApi {
+        agents: agents::Agents { pool: pool.clone(), outbox },
+        intents: intents::Intents { pool: pool.clone(), tickets },
+        detection,
+        runtime,
+    };
+    let router = enneo_common::grpc::server()
+        .add_service(enneo_common::grpc::health())
+        .add_service(AgentServiceServer::new(api));
+    let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
+    shutdown.cancel();
+    let _ = tokio::join!(relay, worker, consumer);
+    pool.close().await;
+    Ok(served?)
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn the_example_file_documents_every_key() {
-        use enneo_common::config::{NoOptions, check_service_example};
-        check_service_example::<NoOptions>(&super::SPEC).unwrap();
+        enneo_common::config::check_service_example::<super::Config>(&super::SPEC).unwrap();
     }
 }

@@ -136,6 +136,8 @@ impl Role {
                 permission::SEND_REPLIES,
                 permission::CREATE_CONVERSATION,
                 permission::READ_SETTINGS,
+                permission::EXECUTE_INTENT,
+                permission::UPDATE_INTENT,
             ],
         }
     }
@@ -169,6 +171,10 @@ pub mod permission {
     pub const MANAGE_USERS: &str = "manageUsers";
     /// AI agents and the code they run (user-defined functions included).
     pub const UPDATE_AI_AGENT: &str = "updateAiAgent";
+    /// Running an intent's chosen option (a reply, a close, an executor call).
+    pub const EXECUTE_INTENT: &str = "executeIntent";
+    /// Correcting an intent's data or status, or deleting it.
+    pub const UPDATE_INTENT: &str = "updateIntent";
     /// Creating, changing and deleting teams.
     pub const MANAGE_TEAMS: &str = "manageTeams";
     /// Seeing every team, not only the subtrees of one's own.
@@ -189,6 +195,8 @@ pub mod permission {
         UPDATE_CLIENT_SETTINGS,
         READ_SECRET_SETTINGS,
         UPDATE_AI_AGENT,
+        EXECUTE_INTENT,
+        UPDATE_INTENT,
         MANAGE_USERS,
         MANAGE_TEAMS,
         VIEW_ALL_TEAMS,

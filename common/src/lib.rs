@@ -8,6 +8,7 @@ pub mod consumer;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod html;
 pub mod jobs;
 pub mod outbox;
 pub mod request_id;

@@ -10,7 +10,7 @@ use enneo_common::vocabulary::one_of;
 use enneo_proto::ticket::v1 as pb;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 
-use crate::events::{self, CONVERSATION_CREATED};
+use crate::events::{self, CONVERSATION_CREATED, TICKET_RESPONSE};
 use crate::mail;
 use crate::model::{DIRECTIONS, TicketRow, from_timestamp, timestamp};
 use crate::patch::{self, Mode};
@@ -467,6 +467,11 @@ impl Tickets {
             "type": row.kind,
             "private": row.private,
         });
+        if row.direction == "in" {
+            let mut response = event.clone();
+            response.event_type = TICKET_RESPONSE;
+            self.outbox.record(tx, response).await?;
+        }
         self.outbox.record(tx, event).await?;
         Ok(())
     }

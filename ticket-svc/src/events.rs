@@ -12,6 +12,8 @@ pub const TICKET_DELETED: &str = "TicketDeleted";
 pub const TICKET_ROUTED: &str = "TicketRouted";
 pub const TICKET_FORWARDED: &str = "TicketForwarded";
 pub const CONVERSATION_CREATED: &str = "ConversationCreated";
+/// A customer wrote again on an existing ticket (an inbound conversation).
+pub const TICKET_RESPONSE: &str = "TicketResponse";
 
 /// Payload: `{ticket: <snapshot>, changedFields: [...]}`.
 pub fn ticket_event(

@@ -148,6 +148,7 @@ impl TicketRow {
             "spamStatus": self.spam_status,
             "customerId": self.customer_id,
             "contractId": self.contract_id,
+            "process": self.process,
             "createdAt": self.created_at,
             "modifiedAt": self.modified_at,
         })

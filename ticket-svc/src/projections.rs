@@ -7,8 +7,8 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 
 use crate::events::{
-    CONVERSATION_CREATED, TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_ROUTED,
-    TICKET_UPDATED,
+    CONVERSATION_CREATED, TICKET_CREATED, TICKET_DELETED, TICKET_FORWARDED, TICKET_RESPONSE,
+    TICKET_ROUTED, TICKET_UPDATED,
 };
 
 pub const QUEUE: &str = "ticket-svc.projections";
@@ -58,6 +58,10 @@ impl Handler for Projections {
         }
         if let Some(ticket) = &payload.ticket {
             stats(tx, ticket_id, event.aggregate_version, ticket).await?;
+        }
+        // The trail already has the message as conversationCreated.
+        if event.event_type == TICKET_RESPONSE {
+            return Ok(());
         }
         activity(tx, ticket_id, event, &payload.changed_fields).await
     }

@@ -95,6 +95,10 @@ impl Tickets {
                 .ok_or_else(|| Error::InvalidArgument("channel is required".into()))?;
             one_of("channel", &channel, CHANNELS)?;
             let mut row = TicketRow::new(channel, now);
+            // process=false: no AI pipeline runs; a human works the ticket (contract §8.4).
+            if req.process.as_deref() == Some("false") {
+                row.ai_support_level = "human".into();
+            }
             row.process = req.process;
             patch::apply(&mut row, fields, Mode::Create, caller, now)?;
             self.tags.check_added(&mut tx, &[], &row.tag_ids).await?;

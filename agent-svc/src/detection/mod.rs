@@ -10,6 +10,8 @@
 
 pub mod classifier;
 pub mod lexical;
+pub mod queue;
+pub mod runtime;
 
 use serde::Serialize;
 use serde_json::Value;

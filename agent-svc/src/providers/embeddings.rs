@@ -55,6 +55,11 @@ impl EmbeddingsClient {
         Self { endpoint, http, breaker: Breaker::new(3, Duration::from_secs(10)) }
     }
 
+    /// The model name sent with each request.
+    pub fn model(&self) -> &str {
+        &self.endpoint.model
+    }
+
     /// One vector per text, in order. An empty input costs no call.
     pub async fn embed(
         &self,

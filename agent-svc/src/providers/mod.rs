@@ -4,6 +4,7 @@
 //! falls back from, never a panic or a lost message.
 
 pub mod breaker;
+pub mod cache;
 pub mod embeddings;
 
 use std::time::Duration;

@@ -138,6 +138,7 @@ impl Stack {
             |config, listener, shutdown| ticket_svc::run(config, ticket_config, listener, shutdown),
         )
         .await;
+        let agent_config = agent_config(format!("http://{ticket}"));
         let agent = start_service(
             &agent_svc::SPEC,
             &agent_svc::MIGRATOR,
@@ -145,7 +146,7 @@ impl Stack {
             &prefix,
             None,
             &shutdown,
-            agent_svc::run,
+            |config, listener, shutdown| agent_svc::run(config, agent_config, listener, shutdown),
         )
         .await;
         let quality = start_service(
@@ -185,6 +186,7 @@ impl Stack {
         };
         // Events published before a consumer's queue exists would have nowhere to go.
         stack.wait_for_queue("quality-svc.ticket-events").await;
+        stack.wait_for_queue("agent-svc.detection").await;
         if !ticket_broker_cut {
             stack.wait_for_queue("ticket-svc.projections").await;
         }
@@ -292,6 +294,17 @@ pub async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
+}
+
+/// The local embeddings server `deploy/test.sh` starts (ENNEO_TEST_EMBEDDINGS_URL); example
+/// vectors are cached on disk across tests, so only the first one embeds the catalogue.
+fn agent_config(ticket_url: String) -> agent_svc::Config {
+    let mut config = agent_svc::Config { ticket_url, ..agent_svc::Config::default() };
+    if let Ok(url) = std::env::var("ENNEO_TEST_EMBEDDINGS_URL") {
+        config.embeddings.url = url;
+    }
+    config.embeddings.cache_dir = Some(std::env::temp_dir().join("enneo-test-embeddings"));
+    config
 }
 
 pub fn token(user_id: i64, role: &str, ttl: i64) -> String {

@@ -1,0 +1,278 @@
+//! Detection of a ticket against the live agents: the classifier for agents detected by AI,
+//! conditions for agents detected by ticket properties, and both for the combined types
+//! (contract §2.5). The classifier is rebuilt only when the set of live agents changed
+//! (any write bumps an agent's version), from cached example vectors.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use enneo_common::service_error::{Error, Result};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+
+use super::{AgentProfile, Detector, Message};
+use crate::agents::{catalogue, store as agents, store::AgentRow};
+use crate::engine::conditions::{self, Condition};
+use crate::engine::definition::AgentSettings;
+use crate::engine::params::{self, Inputs};
+use crate::providers::ProviderError;
+use crate::providers::cache::VectorCache;
+use crate::providers::embeddings::{EmbeddingsClient, InputType};
+use crate::tickets::TicketView;
+
+/// How an agent is detected (`settings.detectionDetails.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Manual,
+    Ai,
+    Condition,
+    AiAndCondition,
+    AiOrCondition,
+}
+
+impl Kind {
+    pub fn of(agent: &Value) -> Self {
+        match agent.pointer("/settings/detectionDetails/type").and_then(Value::as_str) {
+            Some("manualAssignment") | Some("customLogic") => Self::Manual,
+            Some("conditionDetection") => Self::Condition,
+            Some("aiAndConditionDetection") => Self::AiAndCondition,
+            Some("aiOrConditionDetection") => Self::AiOrCondition,
+            // aiDetection, and agents that do not say: detection by what the customer wrote.
+            _ => Self::Ai,
+        }
+    }
+
+    fn uses_ai(self) -> bool {
+        matches!(self, Self::Ai | Self::AiAndCondition | Self::AiOrCondition)
+    }
+}
+
+/// One agent found in a ticket.
+#[derive(Debug, Clone)]
+pub struct Found {
+    pub agent: AgentRow,
+    pub confidence: f32,
+    pub evidence: String,
+}
+
+/// What detection found, and what it had to do without.
+#[derive(Debug, Default)]
+pub struct Findings {
+    pub found: Vec<Found>,
+    /// Set when AI detection was unavailable and only conditions were evaluated.
+    pub degraded: Option<String>,
+    /// The message as one unit-length vector, when it was embedded.
+    pub vector: Option<Vec<f32>>,
+}
+
+struct Built {
+    generation: String,
+    agents: Vec<AgentRow>,
+    detector: Option<Detector>,
+}
+
+pub struct Runtime {
+    pool: PgPool,
+    embeddings: Arc<EmbeddingsClient>,
+    cache: VectorCache,
+    threshold: f32,
+    built: Mutex<Option<Arc<Built>>>,
+}
+
+impl Runtime {
+    pub fn new(
+        pool: PgPool,
+        embeddings: Arc<EmbeddingsClient>,
+        cache: VectorCache,
+        threshold: f32,
+    ) -> Self {
+        Self { pool, embeddings, cache, threshold, built: Mutex::new(None) }
+    }
+
+    pub fn embeddings(&self) -> &EmbeddingsClient {
+        &self.embeddings
+    }
+
+    /// The live agents and their classifier, rebuilt when an agent changed.
+    async fn current(&self) -> Result<Arc<Built>, DetectError> {
+        let generation = agents::generation(&self.pool).await?;
+        let mut built = self.built.lock().await;
+        if let Some(b) = built.as_ref().filter(|b| b.generation == generation) {
+            return Ok(b.clone());
+        }
+        let live = agents::all_live(&self.pool).await?;
+        let profiles: Vec<AgentProfile> = live
+            .iter()
+            .filter(|a| Kind::of(&a.definition).uses_ai())
+            .map(|a| AgentProfile::from_definition(a.id, &a.definition))
+            .collect();
+        let detector = if profiles.is_empty() {
+            None
+        } else {
+            let mut vectors = Vec::with_capacity(profiles.len());
+            for p in &profiles {
+                vectors
+                    .push(self.cache.embed(&self.embeddings, &p.examples, InputType::Query).await?);
+            }
+            let background = self
+                .cache
+                .embed(&self.embeddings, &catalogue::background(), InputType::Query)
+                .await?;
+            let mut detector = Detector::from_vectors(profiles, vectors, background);
+            detector.threshold = self.threshold;
+            Some(detector)
+        };
+        let b = Arc::new(Built { generation, agents: live, detector });
+        *built = Some(b.clone());
+        Ok(b)
+    }
+
+    /// Detects the agents a ticket asks for. With `ai_required`, an unavailable embeddings
+    /// server is an error (the caller retries later); otherwise condition detection still runs
+    /// and the findings say what was missing.
+    pub async fn detect(
+        &self,
+        ticket: &TicketView,
+        today: NaiveDate,
+        ai_required: bool,
+    ) -> Result<Findings, DetectError> {
+        let built = match self.current().await {
+            Ok(b) => Some(b),
+            Err(DetectError::Provider(e)) if !ai_required => {
+                return self.without_ai(ticket, today, e.to_string()).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let built = built.expect("set above");
+        let mut ticket_vector = None;
+        let ai = match &built.detector {
+            None => Vec::new(),
+            Some(detector) => {
+                let message = Message { subject: &ticket.subject, body: &ticket.body };
+                let units = Detector::units(&message);
+                match self.embeddings.embed(&units, InputType::Query).await {
+                    Ok(vectors) => {
+                        ticket_vector = mean(&vectors);
+                        detector.classify(&units, &vectors)
+                    }
+                    Err(e) if !ai_required => {
+                        return self.without_ai(ticket, today, e.to_string()).await;
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let mut findings = Findings::default();
+        for agent in built.agents.iter().filter(|a| serves(a, &ticket.channel)) {
+            let kind = Kind::of(&agent.definition);
+            let by_ai = ai.iter().find(|d| d.agent_id == agent.id);
+            let by_condition = || conditions_hold(&agent.definition, ticket, today);
+            let hit = match kind {
+                Kind::Manual => None,
+                Kind::Ai => by_ai.map(|d| (d.confidence, d.evidence.clone())),
+                Kind::Condition => by_condition().then(|| (1.0, "conditions hold".to_owned())),
+                Kind::AiAndCondition => {
+                    by_ai.filter(|_| by_condition()).map(|d| (d.confidence, d.evidence.clone()))
+                }
+                Kind::AiOrCondition => by_ai
+                    .map(|d| (d.confidence, d.evidence.clone()))
+                    .or_else(|| by_condition().then(|| (1.0, "conditions hold".to_owned()))),
+            };
+            if let Some((confidence, evidence)) = hit {
+                findings.found.push(Found { agent: agent.clone(), confidence, evidence });
+            }
+        }
+        findings.found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        findings.vector = ticket_vector;
+        Ok(findings)
+    }
+
+    /// The centre of an agent's examples (unit length), what similar tickets are near.
+    pub async fn agent_vector(&self, agent: &Value) -> Result<Option<Vec<f32>>, DetectError> {
+        let profile = AgentProfile::from_definition(0, agent);
+        let vectors =
+            self.cache.embed(&self.embeddings, &profile.examples, InputType::Query).await?;
+        Ok(mean(&vectors))
+    }
+
+    async fn without_ai(
+        &self,
+        ticket: &TicketView,
+        today: NaiveDate,
+        why: String,
+    ) -> Result<Findings, DetectError> {
+        let live = agents::all_live(&self.pool).await?;
+        let found = live
+            .into_iter()
+            .filter(|a| serves(a, &ticket.channel))
+            .filter(|a| {
+                matches!(Kind::of(&a.definition), Kind::Condition | Kind::AiOrCondition)
+                    && conditions_hold(&a.definition, ticket, today)
+            })
+            .map(|agent| Found { agent, confidence: 1.0, evidence: "conditions hold".into() })
+            .collect();
+        Ok(Findings {
+            found,
+            degraded: Some(format!("AI detection unavailable: {why}")),
+            vector: None,
+        })
+    }
+}
+
+/// The unit-length mean of vectors; `None` without any.
+pub fn mean(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
+    let first = vectors.first()?;
+    let dims = first.len();
+    let mut sum = vec![0.0f32; dims];
+    for v in vectors.iter().filter(|v| v.len() == dims) {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += x;
+        }
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+    (norm > 0.0).then(|| sum.into_iter().map(|x| x / norm).collect())
+}
+
+fn serves(agent: &AgentRow, channel: &str) -> bool {
+    let channels = agent.channels();
+    channels.is_empty() || channels.contains(&channel)
+}
+
+/// `detectionDetails.conditions` over `detectionDetails.parameters`, resolved from the ticket.
+/// An agent without conditions has none that hold.
+pub fn conditions_hold(agent: &Value, ticket: &TicketView, today: NaiveDate) -> bool {
+    let Some(details) = agent.pointer("/settings/detectionDetails") else { return false };
+    let Some(condition) =
+        details.get("conditions").and_then(|c| serde_json::from_value::<Condition>(c.clone()).ok())
+    else {
+        return false;
+    };
+    if condition.operands.is_empty() {
+        return false;
+    }
+    let parameters = details.get("parameters").cloned().unwrap_or(Value::Array(Vec::new()));
+    let Ok(settings) =
+        serde_json::from_value::<AgentSettings>(serde_json::json!({"parameters": parameters}))
+    else {
+        return false;
+    };
+    let inputs = Inputs { ..ticket.inputs.clone() };
+    let resolution = params::resolve(&settings, &inputs);
+    let lookup = |id: i64| resolution.get(id);
+    conditions::evaluate(&condition, &lookup, today, &mut Vec::new())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+impl From<sqlx::Error> for DetectError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
