@@ -191,6 +191,11 @@ start() {
     fi
     export SETTINGS_SECRET_KEY
 
+    # agent-svc detects with the local embeddings server and keeps example vectors here, so a
+    # restart does not embed the agent catalogue again.
+    export AGENT_EMBEDDINGS_URL="${AGENT_EMBEDDINGS_URL:-http://127.0.0.1:$ENNEO_EMBEDDINGS_PORT/v1}"
+    export AGENT_EMBEDDINGS_CACHE_DIR="${AGENT_EMBEDDINGS_CACHE_DIR:-$RUN_DIR/embeddings-cache}"
+
     local name
     if [[ "${ENNEO_SKIP_BUILD:-0}" == "1" ]]; then
         log "ENNEO_SKIP_BUILD=1: using the binaries in $BIN_DIR"

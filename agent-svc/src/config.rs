@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::providers::Endpoint;
 
 /// What agent-svc reads beyond the shared settings: `ticket_url`, `[embeddings]`, `[llm]`,
-/// `[detection]`.
+/// `[detection]`, `[executors]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     /// ticket-svc's gRPC address: tickets are read there, and detection results and replies
@@ -22,6 +22,7 @@ pub struct Config {
     pub embeddings: EmbeddingsConfig,
     pub llm: LlmConfig,
     pub detection: DetectionConfig,
+    pub executors: crate::executors::Config,
 }
 
 /// The OpenAI-compatible `/v1/embeddings` server; by default the local one `deploy/run.sh`
@@ -81,6 +82,7 @@ impl Default for Config {
                 timeout_ms: 30_000,
             },
             detection: DetectionConfig { threshold: crate::detection::DEFAULT_THRESHOLD, batch: 4 },
+            executors: crate::executors::Config::default(),
         }
     }
 }
@@ -109,6 +111,9 @@ impl Section for Config {
         }
         if !(0.0..=1.0).contains(&self.detection.threshold) {
             return Err(Invalid::new("detection.threshold", "must be between 0 and 1"));
+        }
+        if self.executors.source_code_memory_mb < 32 {
+            return Err(Invalid::new("executors.source_code_memory_mb", "must be at least 32"));
         }
         if self.detection.batch == 0 {
             return Err(Invalid::new("detection.batch", "must be at least 1"));

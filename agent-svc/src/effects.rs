@@ -1,68 +1,143 @@
-//! Every side effect an agent run can have, behind one interface with two implementations:
-//! `Live` applies them through ticket-svc; `Recording` only writes down what would have
-//! happened. Preview and the quality check's replay use `Recording`, so they run the very code
-//! live execution runs and provably change nothing.
+//! Every side effect an agent run can have, behind one interface with two modes: live effects
+//! are applied (replies and closes through ticket-svc, executors run); recording effects only
+//! write down what would have happened. Preview and the quality check's replay record, so they
+//! run the very code live execution runs and provably change nothing: no ticket write, no
+//! mail, no request to an executor's target. Only a `sourceCode` executor that is cut off the
+//! network runs while recording, since it can reach nothing.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use enneo_common::service_error::Result;
 use enneo_proto::ticket::v1 as pb;
 use serde::Serialize;
+use serde_json::Value;
 
+use crate::executors::{self, Definition, Failure, Output, api_call, source_code};
+use crate::templates::Templates;
 use crate::tickets::Tickets;
 
 /// What a run did, or would have done.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Recorded {
-    Reply { ticket_id: i64, text: String },
-    Close { ticket_id: i64 },
+    Reply {
+        ticket_id: i64,
+        text: String,
+    },
+    Close {
+        ticket_id: i64,
+    },
+    /// An `apiCall` executor's request, credentials masked (`curlRequests` of a preview).
+    ApiCall {
+        request: Value,
+    },
+    /// A `sourceCode` executor that may reach the network, so it was not run.
+    SourceCode {
+        language: Option<String>,
+    },
 }
 
-pub enum Effects {
+/// What executors may do, and the client they call APIs with.
+pub struct Executors {
+    pub config: executors::Config,
+    pub http: reqwest::Client,
+}
+
+impl Executors {
+    pub fn new(config: executors::Config) -> Self {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a TLS backend is compiled in");
+        Self { config, http }
+    }
+}
+
+enum Mode {
     Live(Tickets),
     Recording(Mutex<Vec<Recorded>>),
 }
 
+pub struct Effects {
+    mode: Mode,
+    executors: Arc<Executors>,
+}
+
 impl Effects {
-    pub fn recording() -> Self {
-        Self::Recording(Mutex::new(Vec::new()))
+    pub fn live(tickets: Tickets, executors: Arc<Executors>) -> Self {
+        Self { mode: Mode::Live(tickets), executors }
+    }
+
+    pub fn recording(executors: Arc<Executors>) -> Self {
+        Self { mode: Mode::Recording(Mutex::new(Vec::new())), executors }
+    }
+
+    fn record(&self, effect: Recorded) -> bool {
+        match &self.mode {
+            Mode::Live(_) => false,
+            Mode::Recording(log) => {
+                log.lock().unwrap_or_else(|p| p.into_inner()).push(effect);
+                true
+            }
+        }
     }
 
     /// Sends the customer `text` on `ticket_id` (through ticket-svc's mail outbox).
     pub async fn reply(&self, ticket_id: i64, text: &str) -> Result<()> {
-        match self {
-            Self::Live(tickets) => tickets.reply(ticket_id, text).await.map(|_| ()),
-            Self::Recording(log) => {
-                push(log, Recorded::Reply { ticket_id, text: text.to_owned() });
+        match &self.mode {
+            Mode::Live(tickets) => tickets.reply(ticket_id, text).await.map(|_| ()),
+            Mode::Recording(_) => {
+                self.record(Recorded::Reply { ticket_id, text: text.to_owned() });
                 Ok(())
             }
         }
     }
 
     pub async fn close(&self, ticket_id: i64) -> Result<()> {
-        match self {
-            Self::Live(tickets) => {
+        match &self.mode {
+            Mode::Live(tickets) => {
                 let fields =
                     pb::TicketFields { status: Some("closed".into()), ..Default::default() };
                 tickets.update(ticket_id, fields).await
             }
-            Self::Recording(log) => {
-                push(log, Recorded::Close { ticket_id });
+            Mode::Recording(_) => {
+                self.record(Recorded::Close { ticket_id });
                 Ok(())
             }
         }
     }
 
+    /// Runs an executor; `Ok(None)` when it was only recorded.
+    pub async fn execute(
+        &self,
+        def: &Definition,
+        input: &Value,
+        templates: &Templates,
+    ) -> Result<Option<Output>, Failure> {
+        let config = &self.executors.config;
+        if def.is_api_call() {
+            let prepared = api_call::prepare(def, input, templates)?;
+            api_call::check_host(&prepared, &config.api_allowed_hosts)?;
+            if self.record(Recorded::ApiCall { request: api_call::describe(&prepared) }) {
+                return Ok(None);
+            }
+            return api_call::send(&self.executors.http, &prepared, config.api_timeout())
+                .await
+                .map(Some);
+        }
+        let recording = matches!(self.mode, Mode::Recording(_));
+        if recording && config.source_code_network {
+            self.record(Recorded::SourceCode { language: def.language.clone() });
+            return Ok(None);
+        }
+        source_code::run(def, input, config).await.map(Some)
+    }
+
     /// What a recording run would have done; empty for live effects.
     pub fn recorded(&self) -> Vec<Recorded> {
-        match self {
-            Self::Live(_) => Vec::new(),
-            Self::Recording(log) => log.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+        match &self.mode {
+            Mode::Live(_) => Vec::new(),
+            Mode::Recording(log) => log.lock().unwrap_or_else(|p| p.into_inner()).clone(),
         }
     }
-}
-
-fn push(log: &Mutex<Vec<Recorded>>, effect: Recorded) {
-    log.lock().unwrap_or_else(|p| p.into_inner()).push(effect);
 }

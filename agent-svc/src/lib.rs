@@ -13,6 +13,7 @@ pub mod consumers;
 pub mod detection;
 pub mod effects;
 pub mod engine;
+pub mod executors;
 pub mod extraction;
 pub mod intents;
 pub mod preview;
@@ -73,10 +74,12 @@ pub async fn run(
         cache,
         agent.detection.threshold,
     ));
+    let executors = Arc::new(effects::Executors::new(agent.executors.clone()));
     let detection = detection::queue::Detection {
         pool: pool.clone(),
         runtime: runtime.clone(),
         tickets: tickets.clone(),
+        executors: executors.clone(),
     };
 
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -102,7 +105,7 @@ pub async fn run(
 
     let api = service::AgentApi {
         agents: agents::Agents { pool: pool.clone(), outbox },
-        intents: intents::Intents { pool: pool.clone(), tickets },
+        intents: intents::Intents { pool: pool.clone(), tickets, executors },
         detection,
         runtime,
     };

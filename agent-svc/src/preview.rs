@@ -5,15 +5,30 @@
 use chrono::Utc;
 use serde_json::{Map, Value, json};
 
-use crate::effects::{Effects, Recorded};
+use std::sync::Arc;
+
+use crate::effects::{Effects, Executors, Recorded};
 use crate::runner::{self, Run, RunError};
 use crate::tickets::TicketView;
 
 /// The preview document (contract §2.2 (9)).
-pub async fn preview(agent: &Value, ticket: &TicketView, given: &Map<String, Value>) -> Value {
-    match runner::run(agent, ticket, given, Utc::now().date_naive()) {
+pub async fn preview(
+    agent: &Value,
+    ticket: &TicketView,
+    given: &Map<String, Value>,
+    executors: Arc<Executors>,
+) -> Value {
+    let effects = Effects::recording(executors);
+    match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
         Ok(run) => {
-            let recorded = record(ticket, &run).await;
+            let recorded = record(&effects, ticket, &run).await;
+            let curl: Vec<&Value> = recorded
+                .iter()
+                .filter_map(|r| match r {
+                    Recorded::ApiCall { request } => Some(request),
+                    _ => None,
+                })
+                .collect();
             let case = run.decision.case_id.clone();
             json!({
                 "success": true,
@@ -29,7 +44,7 @@ pub async fn preview(agent: &Value, ticket: &TicketView, given: &Map<String, Val
                 "customerOutcome": {"message": run.reply, "closesTicket": run.closes},
                 "customerOutcomeType": run.decision.output_type,
                 "customerOutcomeInfo": if run.reply.is_some() { "reply" } else if run.closes { "close" } else { "none" },
-                "curlRequests": Value::Null,
+                "curlRequests": if curl.is_empty() { Value::Null } else { json!(curl) },
                 "detectedInputParameters": run.extracted_typed(),
                 "executorOutput": Value::Null,
                 "language": match run.lang { crate::extraction::Lang::De => "de", crate::extraction::Lang::En => "en" },
@@ -41,10 +56,16 @@ pub async fn preview(agent: &Value, ticket: &TicketView, given: &Map<String, Val
 }
 
 /// The outcome object (contract §3.2) the agent's response cases give for these values.
-pub async fn outcome(agent: &Value, ticket: &TicketView, given: &Map<String, Value>) -> Value {
-    match runner::run(agent, ticket, given, Utc::now().date_naive()) {
+pub async fn outcome(
+    agent: &Value,
+    ticket: &TicketView,
+    given: &Map<String, Value>,
+    executors: Arc<Executors>,
+) -> Value {
+    let effects = Effects::recording(executors);
+    match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
         Ok(run) => {
-            let recorded = record(ticket, &run).await;
+            let recorded = record(&effects, ticket, &run).await;
             json!({
                 "responseCode": 200,
                 "success": true,
@@ -69,9 +90,9 @@ pub async fn outcome(agent: &Value, ticket: &TicketView, given: &Map<String, Val
     }
 }
 
-/// The phase-2 effects of a run, recorded (always sent, as if `informCustomer` were set).
-async fn record(ticket: &TicketView, run: &Run) -> Vec<Recorded> {
-    let effects = Effects::recording();
+/// Everything the run did or would do, recorded: its executor calls, and its reply and close
+/// (as if `informCustomer` were set).
+async fn record(effects: &Effects, ticket: &TicketView, run: &Run) -> Vec<Recorded> {
     if let Some(text) = &run.reply {
         let _ = effects.reply(ticket.id, text).await;
     }

@@ -10,8 +10,11 @@ use chrono::NaiveDate;
 use serde_json::{Map, Value, json};
 
 use crate::agents::document::{self, Violations};
-use crate::engine::definition::IntentInfo;
+use crate::effects::Effects;
+use crate::engine::definition::{ACTION_KEY, AgentSettings, InfoType, IntentInfo, OutputType};
+use crate::engine::params::{self, Inputs};
 use crate::engine::phases::{self, Decision, Effect, PhaseError};
+use crate::executors;
 use crate::extraction::{self, Doc, Hint, Lang};
 use crate::templates::Templates;
 use crate::tickets::TicketView;
@@ -45,25 +48,131 @@ pub enum RunError {
     NotOffered(#[from] PhaseError),
 }
 
-/// Runs `agent` (a stored or unsaved AiAgent document) on `ticket` with `given` values.
+/// Runs `agent` (a stored or unsaved AiAgent document) on `ticket` with `given` values,
+/// without its executor.
 pub fn run(
     agent: &Value,
     ticket: &TicketView,
     given: &Map<String, Value>,
     today: NaiveDate,
 ) -> Result<Run, RunError> {
-    let settings = document::settings_of(agent).map_err(RunError::Definition)?;
-    let doc = Doc::new(&extraction::Message {
-        subject: &ticket.subject,
-        body: &ticket.body,
-        received_at: ticket.received_at,
-        lang: ticket.language_code.as_deref(),
+    let prepared = Prepared::new(agent, ticket, given)?;
+    evaluate(agent, ticket, prepared, today)
+}
+
+/// [`run`] with the agent's executor run through `effects` first (live, or recorded for a
+/// preview): its data feeds `executor` parameters, its infos and options the interaction.
+/// In phase 2 the executor runs twice: without `_action`, for the options phase 1 offered,
+/// and with it, for the result.
+pub async fn run_with(
+    agent: &Value,
+    ticket: &TicketView,
+    given: &Map<String, Value>,
+    today: NaiveDate,
+    effects: &Effects,
+) -> Result<Run, RunError> {
+    let Some(definition) = executors::Definition::of(agent) else {
+        return run(agent, ticket, given, today);
+    };
+    let mut prepared = Prepared::new(agent, ticket, given)?;
+    let templates = Templates::new(today);
+    let mut notes = Vec::new();
+    match definition {
+        Err(e) => notes.push(IntentInfo::new(InfoType::Danger, e)),
+        Ok(def) => {
+            let phase_two = prepared.inputs.given.get(ACTION_KEY).is_some_and(|a| !a.is_null());
+            if phase_two {
+                let mut first = prepared.inputs.clone();
+                first.given.remove(ACTION_KEY);
+                let input = executor_input(&def, &prepared.settings, &first, ticket, today);
+                if let Ok(Some(out)) = effects.execute(&def, &input, &templates).await {
+                    prepared.inputs.executor_options = out.options;
+                }
+            }
+            let input = executor_input(&def, &prepared.settings, &prepared.inputs, ticket, today);
+            match effects.execute(&def, &input, &templates).await {
+                Ok(Some(out)) => {
+                    prepared.inputs.executor = Some(Value::Object(out.data));
+                    prepared.inputs.executor_infos = out.infos;
+                    if !phase_two {
+                        prepared.inputs.executor_options = out.options;
+                    }
+                }
+                Ok(None) => notes.push(IntentInfo::new(
+                    InfoType::Neutral,
+                    "the executor was not run (preview); its request is listed in the effects",
+                )),
+                Err(e) => notes.push(IntentInfo {
+                    code: Some("executorFailed".into()),
+                    ..IntentInfo::new(InfoType::Danger, format!("executor: {e}"))
+                }),
+            }
+        }
+    }
+    let mut run = evaluate(agent, ticket, prepared, today)?;
+    run.decision.infos.extend(notes);
+    Ok(run)
+}
+
+/// What one run resolves parameters from.
+struct Prepared {
+    settings: AgentSettings,
+    doc: Doc,
+    extracted: Map<String, Value>,
+    inputs: Inputs,
+}
+
+impl Prepared {
+    fn new(
+        agent: &Value,
+        ticket: &TicketView,
+        given: &Map<String, Value>,
+    ) -> Result<Self, RunError> {
+        let settings = document::settings_of(agent).map_err(RunError::Definition)?;
+        let doc = Doc::new(&extraction::Message {
+            subject: &ticket.subject,
+            body: &ticket.body,
+            received_at: ticket.received_at,
+            lang: ticket.language_code.as_deref(),
+        });
+        let extracted = extract(agent, &doc);
+        let mut inputs = ticket.inputs.clone();
+        inputs.extracted = extracted.clone();
+        inputs.given = given.clone();
+        Ok(Self { settings, doc, extracted, inputs })
+    }
+}
+
+fn executor_input(
+    def: &executors::Definition,
+    settings: &AgentSettings,
+    inputs: &Inputs,
+    ticket: &TicketView,
+    today: NaiveDate,
+) -> Value {
+    let resolution = params::resolve(settings, inputs);
+    let metadata = json!({
+        "ticketId": ticket.id.to_string(),
+        "contractId": ticket.contract_id,
+        "channel": ticket.channel,
+        "aiSupportLevel": ticket.inputs.ticket.get("aiSupportLevel").cloned().unwrap_or(Value::Null),
+        "userIdOfRequester": "0",
     });
-    let extracted = extract(agent, &doc);
-    let mut inputs = ticket.inputs.clone();
-    inputs.extracted = extracted.clone();
-    inputs.given = given.clone();
+    executors::input(def, &settings.parameters, &resolution.by_key, metadata, today)
+}
+
+fn evaluate(
+    agent: &Value,
+    ticket: &TicketView,
+    prepared: Prepared,
+    today: NaiveDate,
+) -> Result<Run, RunError> {
+    let Prepared { settings, doc, extracted, inputs } = prepared;
     let mut decision = phases::run(&settings, &inputs, today)?;
+    // Phase 2 of a case that is not an interaction: the executor's infos still say what it did.
+    if decision.output_type != Some(OutputType::Interaction) {
+        decision.infos.extend(inputs.executor_infos.iter().cloned());
+    }
     let templates = Templates::new(today);
     let data = template_data(&decision.data, ticket);
     let case = raw_case(agent, decision.case_id.as_ref());
@@ -77,7 +186,7 @@ pub fn run(
                 match templates.render(text, &data) {
                     Ok(rendered) => reply = Some(rendered.trim().to_owned()),
                     Err(e) => decision.infos.push(IntentInfo::new(
-                        crate::engine::definition::InfoType::Danger,
+                        InfoType::Danger,
                         format!("the reply template does not render: {e}"),
                     )),
                 }
@@ -181,7 +290,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::engine::params::Inputs;
 
     pub fn ticket(subject: &str, body: &str, lang: Option<&str>) -> TicketView {
         TicketView {
@@ -250,5 +358,127 @@ mod tests {
         assert!(matches!(run(&agent, &t, &given, today()), Err(RunError::NotOffered(_))));
         let broken = json!({"settings": {"parameters": 5}});
         assert!(matches!(run(&broken, &t, &Map::new(), today()), Err(RunError::Definition(_))));
+    }
+
+    fn executors(config: executors::Config) -> std::sync::Arc<crate::effects::Executors> {
+        std::sync::Arc::new(crate::effects::Executors::new(config))
+    }
+
+    /// Live effects whose ticket-svc is never reached: these runs have no reply or close.
+    fn live(config: executors::Config) -> Effects {
+        let nowhere = enneo_common::grpc::channel("http://127.0.0.1:9").unwrap();
+        Effects::live(crate::tickets::Tickets::new(nowhere), executors(config))
+    }
+
+    fn sample(slug: &str) -> Value {
+        crate::agents::catalogue::samples()
+            .into_iter()
+            .map(|s| s["definition"].clone())
+            .find(|d| d["slug"] == slug)
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_source_code_executor_offers_the_options_and_its_phase_two_runs() {
+        let config =
+            executors::Config { source_code_enabled: true, ..executors::Config::default() };
+        let agent = sample("change_bank_data");
+        let t = ticket(
+            "Bankverbindung",
+            "Bitte buchen Sie ab sofort von meiner neuen IBAN DE89 3704 0044 0532 0130 00 ab.",
+            Some("de"),
+        );
+        let phase1 =
+            run_with(&agent, &t, &Map::new(), today(), &live(config.clone())).await.unwrap();
+        let recommended: Vec<&str> = phase1
+            .decision
+            .options
+            .iter()
+            .filter(|o| o.recommended)
+            .map(|o| o.ty.as_str())
+            .collect();
+        assert_eq!(recommended, ["update_bank_data"], "{:?}", phase1.decision);
+        assert!(
+            phase1.decision.infos.iter().any(|i| i.message.contains("gültig")),
+            "{:?}",
+            phase1.decision.infos
+        );
+
+        let given = json!({"_action": "update_bank_data"}).as_object().unwrap().clone();
+        let phase2 = run_with(&agent, &t, &given, today(), &live(config.clone())).await.unwrap();
+        assert!(phase2.reply.as_deref().is_some_and(|r| r.contains("3000")), "{:?}", phase2.reply);
+
+        // Disabled executors are a danger info, not a failure of the run.
+        let off = run_with(&agent, &t, &Map::new(), today(), &live(executors::Config::default()))
+            .await
+            .unwrap();
+        assert!(off.decision.infos.iter().any(|i| i.code.as_deref() == Some("executorFailed")));
+    }
+
+    /// An HTTP server on loopback that counts requests and answers `{"plausible": true}`.
+    async fn erp() -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let mut buf = vec![0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                let body = r#"{"plausible": true}"#;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(reply.as_bytes()).await;
+            }
+        });
+        (addr, hits)
+    }
+
+    #[tokio::test]
+    async fn an_api_call_is_made_live_and_only_recorded_in_a_preview() {
+        let (addr, hits) = erp().await;
+        let mut agent = crate::agents::catalogue::agent("meter_reading").unwrap();
+        agent["settings"]["executor"] = json!([{"id": "1", "type": "apiCall",
+            "request": {"method": "POST", "url": format!("http://{addr}/readings"),
+                        "headers": {"Authorization": "Bearer token-123"},
+                        "body": {"reading": "{{meterReading}}", "ticket": "{{_metadata.ticketId}}"}}}]);
+        let t = ticket("Zählerstand", "Mein Zählerstand ist 12345 kWh.", Some("de"));
+        let allowed = executors::Config {
+            api_allowed_hosts: vec!["127.0.0.1".into()],
+            ..executors::Config::default()
+        };
+
+        let recording = Effects::recording(executors(allowed.clone()));
+        run_with(&agent, &t, &Map::new(), today(), &recording).await.unwrap();
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            0,
+            "a preview called the executor target"
+        );
+        let recorded = serde_json::to_value(recording.recorded()).unwrap();
+        assert_eq!(recorded[0]["request"]["headers"]["Authorization"], "********", "{recorded}");
+        assert!(recorded[0]["request"]["body"].as_str().unwrap().contains("12345"), "{recorded}");
+
+        run_with(&agent, &t, &Map::new(), today(), &live(allowed)).await.unwrap();
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+        let refused =
+            run_with(&agent, &t, &Map::new(), today(), &live(executors::Config::default()))
+                .await
+                .unwrap();
+        assert_eq!(
+            hits.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "a host off the allow-list was called"
+        );
+        assert!(
+            refused.decision.infos.iter().any(|i| i.message.contains("allow-list")),
+            "{:?}",
+            refused.decision.infos
+        );
     }
 }

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
 use super::runtime::{DetectError, Findings, Runtime};
+use crate::effects::{Effects, Executors};
 use crate::extraction::Lang;
 use crate::intents::decision_json;
 use crate::intents::store::{self as intents, Detected, IntentRow};
@@ -54,6 +55,7 @@ pub struct Detection {
     pub pool: PgPool,
     pub runtime: Arc<Runtime>,
     pub tickets: Tickets,
+    pub executors: Arc<Executors>,
 }
 
 impl Detection {
@@ -78,6 +80,10 @@ impl Detection {
         let today = Utc::now().date_naive();
         let findings = self.runtime.detect(&ticket, today, ai_required).await?;
         let (rows, lang) = self.store(&ticket, &findings, today).await?;
+        // No agent is configured: there is no AI pipeline, and the ticket stays as it came.
+        if findings.live_agents == 0 {
+            return Ok(rows);
+        }
         let mut fields = pb::TicketFields {
             ai_support_level: Some(support_level(&rows).into()),
             ..Default::default()
@@ -90,11 +96,8 @@ impl Detection {
             fields.language = Some(name.into());
             fields.language_code = Some(code.into());
         }
-        // A human may have taken the ticket over meanwhile; their level stands.
-        if proto.ai_support_level == "unprocessed"
-            || proto.ai_support_level == "automated"
-            || proto.ai_support_level == "human"
-        {
+        // A bot that owns the conversation keeps it.
+        if proto.ai_support_level != "bot" {
             self.tickets.update(ticket_id, fields).await?;
         }
         Ok(rows)
@@ -108,16 +111,21 @@ impl Detection {
     ) -> Result<(Vec<IntentRow>, Lang)> {
         let contract = ticket.contract_id.clone().unwrap_or_default();
         let mut lang = guess_lang(ticket);
-        let mut tx = self.pool.begin().await?;
-        let mut rows = Vec::new();
+        // Phase 1 has no side effects, executors included; it runs before the transaction.
+        let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+        let mut runs = Vec::new();
         for found in &findings.found {
-            let run = match runner::run(&found.agent.document(), ticket, &Map::new(), today) {
-                Ok(run) => run,
+            let agent = found.agent.document();
+            match runner::run_with(&agent, ticket, &Map::new(), today, &effects).await {
+                Ok(run) => runs.push((found, run)),
                 Err(e) => {
                     tracing::warn!(agent = found.agent.id, ticket = ticket.id, error = %e, "agent not run");
-                    continue;
                 }
-            };
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut rows = Vec::new();
+        for (found, run) in runs {
             lang = run.lang;
             let row = intents::upsert(
                 &mut tx,

@@ -64,6 +64,8 @@ pub struct Findings {
     pub degraded: Option<String>,
     /// The message as one unit-length vector, when it was embedded.
     pub vector: Option<Vec<f32>>,
+    /// How many live agents there were to detect; none means there is no AI pipeline yet.
+    pub live_agents: usize,
 }
 
 struct Built {
@@ -185,6 +187,7 @@ impl Runtime {
         }
         findings.found.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         findings.vector = ticket_vector;
+        findings.live_agents = built.agents.len();
         Ok(findings)
     }
 
@@ -203,6 +206,7 @@ impl Runtime {
         why: String,
     ) -> Result<Findings, DetectError> {
         let live = agents::all_live(&self.pool).await?;
+        let live_agents = live.len();
         let found = live
             .into_iter()
             .filter(|a| serves(a, &ticket.channel))
@@ -216,6 +220,7 @@ impl Runtime {
             found,
             degraded: Some(format!("AI detection unavailable: {why}")),
             vector: None,
+            live_agents,
         })
     }
 }

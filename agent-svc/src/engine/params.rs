@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::conditions::Resolved;
-use super::definition::{ACTION_KEY, AgentSettings, Parameter, Source};
+use super::definition::{ACTION_KEY, AgentSettings, IntentInfo, IntentOption, Parameter, Source};
 use super::value::{self, ConversionError};
 
 /// Everything parameters can be resolved against; the shapes of the ticket variables
@@ -22,8 +22,12 @@ pub struct Inputs {
     pub tag_ids: Vec<i64>,
     /// Values extracted from the message, by parameter key.
     pub extracted: Map<String, Value>,
-    /// The executor's result, once it ran.
+    /// The executor's result (`data` of its Interaction), once it ran.
     pub executor: Option<Value>,
+    /// The infos and options of the executor's Interaction: an interaction case that has no
+    /// options of its own shows the executor's.
+    pub executor_infos: Vec<IntentInfo>,
+    pub executor_options: Vec<IntentOption>,
     /// Explicit values by parameter key, `_action` among them.
     pub given: Map<String, Value>,
 }
@@ -136,6 +140,7 @@ mod tests {
             extracted: json!({"meterReading": "1.234,5"}).as_object().unwrap().clone(),
             executor: Some(json!({"plausible": "ja"})),
             given: Map::new(),
+            ..Inputs::default()
         };
         let r = resolve(&settings(), &inputs);
         assert_eq!(r.errors, vec![]);

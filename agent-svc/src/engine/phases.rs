@@ -65,11 +65,12 @@ pub fn run(
 ) -> Result<Decision, PhaseError> {
     let resolution = params::resolve(settings, inputs);
     let Some(action) = resolution.action() else {
-        return Ok(phase_one(settings, &resolution, today));
+        return Ok(phase_one(settings, inputs, &resolution, today));
     };
     let mut preview_inputs = inputs.clone();
     preview_inputs.given.remove(ACTION_KEY);
-    let preview = phase_one(settings, &params::resolve(settings, &preview_inputs), today);
+    let preview =
+        phase_one(settings, &preview_inputs, &params::resolve(settings, &preview_inputs), today);
     if !preview.options.iter().any(|o| o.ty == action) {
         let offered: Vec<&str> = preview.options.iter().map(|o| o.ty.as_str()).collect();
         return Err(PhaseError::NotOffered {
@@ -80,7 +81,12 @@ pub fn run(
     Ok(phase_two(settings, &resolution, action, today))
 }
 
-fn phase_one(settings: &AgentSettings, resolution: &Resolution, today: NaiveDate) -> Decision {
+fn phase_one(
+    settings: &AgentSettings,
+    inputs: &Inputs,
+    resolution: &Resolution,
+    today: NaiveDate,
+) -> Decision {
     let mut decision = base(resolution);
     let Some(case) = first_match(settings, resolution, today, &mut decision.alerts) else {
         decision.infos.push(IntentInfo::new(InfoType::Danger, "no response case matches"));
@@ -90,7 +96,13 @@ fn phase_one(settings: &AgentSettings, resolution: &Resolution, today: NaiveDate
     decision.output_type = Some(case.output.ty);
     if case.output.ty == OutputType::Interaction {
         decision.infos.extend(case.output.infos.iter().cloned());
-        decision.options = one_recommended(case.output.options.clone());
+        decision.infos.extend(inputs.executor_infos.iter().cloned());
+        let options = if case.output.options.is_empty() {
+            &inputs.executor_options
+        } else {
+            &case.output.options
+        };
+        decision.options = one_recommended(options.clone());
     } else {
         decision.options = vec![IntentOption {
             ty: derived_action(case.output.ty).to_owned(),

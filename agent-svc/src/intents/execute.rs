@@ -75,10 +75,15 @@ impl Intents {
         let agent = agents::get_any(&mut *self.pool.acquire().await?, row.agent_id).await?;
         let ticket_proto = self.tickets.get(row.ticket_id).await?;
         let ticket = TicketView::from_proto(&ticket_proto);
-        let run = runner::run(&agent.document(), &ticket, &given, Utc::now().date_naive())
+        let effects = if req.dry_run {
+            Effects::recording(self.executors.clone())
+        } else {
+            Effects::live(self.tickets.clone(), self.executors.clone())
+        };
+        let today = Utc::now().date_naive();
+        let run = runner::run_with(&agent.document(), &ticket, &given, today, &effects)
+            .await
             .map_err(run_error)?;
-        let effects =
-            if req.dry_run { Effects::recording() } else { Effects::Live(self.tickets.clone()) };
         let mut outcome = json!({
             "responseCode": 200,
             "aiAgentId": row.agent_id,
@@ -171,7 +176,10 @@ impl Intents {
         if let Some(row) = store::active(&mut conn, ticket_id, agent.id, &contract).await? {
             return Ok(row);
         }
-        let run = runner::run(&agent.document(), &ticket, &Map::new(), Utc::now().date_naive())
+        let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+        let today = Utc::now().date_naive();
+        let run = runner::run_with(&agent.document(), &ticket, &Map::new(), today, &effects)
+            .await
             .map_err(run_error)?;
         let mut tx = self.pool.begin().await?;
         let row = store::upsert(

@@ -6,6 +6,7 @@ pub mod execute;
 pub mod store;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::Utc;
 use enneo_common::auth::{Caller, permission};
@@ -15,6 +16,7 @@ use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 
 use crate::agents::store as agents;
+use crate::effects::{Effects, Executors};
 use crate::engine::phases::Decision;
 use crate::runner::{self, RunError};
 use crate::tickets::{TicketView, Tickets};
@@ -91,6 +93,7 @@ pub fn ai_outcome(rows: &[IntentRow], contract_known: bool) -> &'static str {
 pub struct Intents {
     pub pool: PgPool,
     pub tickets: Tickets,
+    pub executors: Arc<Executors>,
 }
 
 impl Intents {
@@ -182,7 +185,10 @@ impl Intents {
             let agent = agents::get_any(&mut tx, row.agent_id).await?;
             let ticket = TicketView::from_proto(&self.tickets.get(row.ticket_id).await?);
             let given = corrections_without_action(&row.corrections);
-            let run = runner::run(&agent.document(), &ticket, &given, Utc::now().date_naive())
+            let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+            let today = Utc::now().date_naive();
+            let run = runner::run_with(&agent.document(), &ticket, &given, today, &effects)
+                .await
                 .map_err(run_error)?;
             row.decision = decision_json(&run.decision);
         }
