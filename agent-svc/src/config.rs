@@ -99,6 +99,20 @@ impl EmbeddingsConfig {
     }
 }
 
+impl LlmConfig {
+    /// The chat server's endpoint; `None` when no LLM is configured.
+    pub fn endpoint(&self) -> Option<Endpoint> {
+        let url = self.url.as_deref().filter(|u| !u.trim().is_empty())?;
+        Some(Endpoint {
+            url: url.to_owned(),
+            model: self.model.clone(),
+            api_key: self.api_key.clone(),
+            timeout: Duration::from_millis(self.timeout_ms),
+            retries: 1,
+        })
+    }
+}
+
 impl Section for Config {
     fn validate(&self) -> Result<(), Invalid> {
         let url = |key: &str, value: &str| {

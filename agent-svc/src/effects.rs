@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::executors::{self, Definition, Failure, Output, api_call, source_code};
+use crate::llm::Llm;
 use crate::templates::Templates;
 use crate::tickets::Tickets;
 
@@ -37,39 +38,46 @@ pub enum Recorded {
     },
 }
 
-/// What executors may do, and the client they call APIs with.
-pub struct Executors {
+/// What a run may call besides its effects: executors (as the operator allows them, with the
+/// client they call APIs with) and, when one is configured, an LLM.
+pub struct Toolbox {
     pub config: executors::Config,
     pub http: reqwest::Client,
+    pub llm: Option<Arc<Llm>>,
 }
 
-impl Executors {
-    pub fn new(config: executors::Config) -> Self {
+impl Toolbox {
+    pub fn new(config: executors::Config, llm: Option<Arc<Llm>>) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a TLS backend is compiled in");
-        Self { config, http }
+        Self { config, http, llm }
     }
 }
 
 enum Mode {
-    Live(Tickets),
+    Live(Box<Tickets>),
     Recording(Mutex<Vec<Recorded>>),
 }
 
 pub struct Effects {
     mode: Mode,
-    executors: Arc<Executors>,
+    toolbox: Arc<Toolbox>,
 }
 
 impl Effects {
-    pub fn live(tickets: Tickets, executors: Arc<Executors>) -> Self {
-        Self { mode: Mode::Live(tickets), executors }
+    pub fn live(tickets: Tickets, toolbox: Arc<Toolbox>) -> Self {
+        Self { mode: Mode::Live(Box::new(tickets)), toolbox }
     }
 
-    pub fn recording(executors: Arc<Executors>) -> Self {
-        Self { mode: Mode::Recording(Mutex::new(Vec::new())), executors }
+    pub fn recording(toolbox: Arc<Toolbox>) -> Self {
+        Self { mode: Mode::Recording(Mutex::new(Vec::new())), toolbox }
+    }
+
+    /// The LLM runs may ask (it only reads, so recording runs use it too).
+    pub fn llm(&self) -> Option<&Llm> {
+        self.toolbox.llm.as_deref()
     }
 
     fn record(&self, effect: Recorded) -> bool {
@@ -114,14 +122,14 @@ impl Effects {
         input: &Value,
         templates: &Templates,
     ) -> Result<Option<Output>, Failure> {
-        let config = &self.executors.config;
+        let config = &self.toolbox.config;
         if def.is_api_call() {
             let prepared = api_call::prepare(def, input, templates)?;
             api_call::check_host(&prepared, &config.api_allowed_hosts)?;
             if self.record(Recorded::ApiCall { request: api_call::describe(&prepared) }) {
                 return Ok(None);
             }
-            return api_call::send(&self.executors.http, &prepared, config.api_timeout())
+            return api_call::send(&self.toolbox.http, &prepared, config.api_timeout())
                 .await
                 .map(Some);
         }

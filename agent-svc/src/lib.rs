@@ -16,6 +16,7 @@ pub mod engine;
 pub mod executors;
 pub mod extraction;
 pub mod intents;
+pub mod llm;
 pub mod preview;
 pub mod providers;
 pub mod runner;
@@ -68,18 +69,20 @@ pub async fn run(
     let embeddings =
         Arc::new(providers::embeddings::EmbeddingsClient::new(agent.embeddings.endpoint()));
     let cache = providers::cache::VectorCache::new(agent.embeddings.cache_dir.clone());
+    let llm = agent.llm.endpoint().map(|e| Arc::new(llm::Llm::new(e)));
     let runtime = Arc::new(detection::runtime::Runtime::new(
         pool.clone(),
         embeddings,
         cache,
         agent.detection.threshold,
+        llm.clone(),
     ));
-    let executors = Arc::new(effects::Executors::new(agent.executors.clone()));
+    let toolbox = Arc::new(effects::Toolbox::new(agent.executors.clone(), llm.clone()));
     let detection = detection::queue::Detection {
         pool: pool.clone(),
         runtime: runtime.clone(),
         tickets: tickets.clone(),
-        executors: executors.clone(),
+        toolbox: toolbox.clone(),
     };
 
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -105,7 +108,7 @@ pub async fn run(
 
     let api = service::AgentApi {
         agents: agents::Agents { pool: pool.clone(), outbox },
-        intents: intents::Intents { pool: pool.clone(), tickets, executors },
+        intents: intents::Intents { pool: pool.clone(), tickets, toolbox },
         detection,
         runtime,
     };

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use std::sync::Arc;
 
-use crate::effects::{Effects, Executors, Recorded};
+use crate::effects::{Effects, Recorded, Toolbox};
 use crate::runner::{self, Run, RunError};
 use crate::tickets::TicketView;
 
@@ -16,9 +16,9 @@ pub async fn preview(
     agent: &Value,
     ticket: &TicketView,
     given: &Map<String, Value>,
-    executors: Arc<Executors>,
+    toolbox: Arc<Toolbox>,
 ) -> Value {
-    let effects = Effects::recording(executors);
+    let effects = Effects::recording(toolbox);
     match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
         Ok(run) => {
             let recorded = record(&effects, ticket, &run).await;
@@ -60,9 +60,9 @@ pub async fn outcome(
     agent: &Value,
     ticket: &TicketView,
     given: &Map<String, Value>,
-    executors: Arc<Executors>,
+    toolbox: Arc<Toolbox>,
 ) -> Value {
-    let effects = Effects::recording(executors);
+    let effects = Effects::recording(toolbox);
     match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
         Ok(run) => {
             let recorded = record(&effects, ticket, &run).await;

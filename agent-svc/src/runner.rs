@@ -11,11 +11,14 @@ use serde_json::{Map, Value, json};
 
 use crate::agents::document::{self, Violations};
 use crate::effects::Effects;
-use crate::engine::definition::{ACTION_KEY, AgentSettings, InfoType, IntentInfo, OutputType};
+use crate::engine::definition::{
+    ACTION_KEY, AgentSettings, InfoType, IntentInfo, OutputType, Source,
+};
 use crate::engine::params::{self, Inputs};
 use crate::engine::phases::{self, Decision, Effect, PhaseError};
 use crate::executors;
 use crate::extraction::{self, Doc, Hint, Lang};
+use crate::llm::Llm;
 use crate::templates::Templates;
 use crate::tickets::TicketView;
 
@@ -60,10 +63,10 @@ pub fn run(
     evaluate(agent, ticket, prepared, today)
 }
 
-/// [`run`] with the agent's executor run through `effects` first (live, or recorded for a
-/// preview): its data feeds `executor` parameters, its infos and options the interaction.
-/// In phase 2 the executor runs twice: without `_action`, for the options phase 1 offered,
-/// and with it, for the result.
+/// [`run`] with what lies outside the engine: the LLM fills `message` parameters the patterns
+/// missed (when one is configured), and the agent's executor runs through `effects` (live, or
+/// recorded for a preview) — its data feeds `executor` parameters, its infos and options the
+/// interaction.
 pub async fn run_with(
     agent: &Value,
     ticket: &TicketView,
@@ -71,47 +74,109 @@ pub async fn run_with(
     today: NaiveDate,
     effects: &Effects,
 ) -> Result<Run, RunError> {
-    let Some(definition) = executors::Definition::of(agent) else {
-        return run(agent, ticket, given, today);
-    };
     let mut prepared = Prepared::new(agent, ticket, given)?;
-    let templates = Templates::new(today);
     let mut notes = Vec::new();
-    match definition {
-        Err(e) => notes.push(IntentInfo::new(InfoType::Danger, e)),
-        Ok(def) => {
-            let phase_two = prepared.inputs.given.get(ACTION_KEY).is_some_and(|a| !a.is_null());
-            if phase_two {
-                let mut first = prepared.inputs.clone();
-                first.given.remove(ACTION_KEY);
-                let input = executor_input(&def, &prepared.settings, &first, ticket, today);
-                if let Ok(Some(out)) = effects.execute(&def, &input, &templates).await {
-                    prepared.inputs.executor_options = out.options;
-                }
-            }
-            let input = executor_input(&def, &prepared.settings, &prepared.inputs, ticket, today);
-            match effects.execute(&def, &input, &templates).await {
-                Ok(Some(out)) => {
-                    prepared.inputs.executor = Some(Value::Object(out.data));
-                    prepared.inputs.executor_infos = out.infos;
-                    if !phase_two {
-                        prepared.inputs.executor_options = out.options;
-                    }
-                }
-                Ok(None) => notes.push(IntentInfo::new(
-                    InfoType::Neutral,
-                    "the executor was not run (preview); its request is listed in the effects",
-                )),
-                Err(e) => notes.push(IntentInfo {
-                    code: Some("executorFailed".into()),
-                    ..IntentInfo::new(InfoType::Danger, format!("executor: {e}"))
-                }),
-            }
-        }
+    if let Some(llm) = effects.llm() {
+        fill_from_llm(llm, agent, ticket, &mut prepared, today, &mut notes).await;
+    }
+    if let Some(definition) = executors::Definition::of(agent) {
+        run_executor(definition, ticket, &mut prepared, today, effects, &mut notes).await;
     }
     let mut run = evaluate(agent, ticket, prepared, today)?;
     run.decision.infos.extend(notes);
     Ok(run)
+}
+
+/// The `message` parameters the patterns did not find, asked of the LLM. A failing LLM leaves
+/// them empty and says so.
+async fn fill_from_llm(
+    llm: &Llm,
+    agent: &Value,
+    ticket: &TicketView,
+    prepared: &mut Prepared,
+    today: NaiveDate,
+    notes: &mut Vec<IntentInfo>,
+) {
+    let missing: Vec<&crate::engine::definition::Parameter> = prepared
+        .settings
+        .parameters
+        .iter()
+        .filter(|p| p.source == Source::Message && !prepared.extracted.contains_key(&p.key))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let description_key =
+        if prepared.doc.lang == Lang::En { "descriptionEn" } else { "description" };
+    let descriptions: Vec<String> = missing
+        .iter()
+        .map(|p| {
+            parameters(agent)
+                .iter()
+                .find(|raw| raw.get("key").and_then(Value::as_str) == Some(p.key.as_str()))
+                .and_then(|raw| raw.get(description_key).or_else(|| raw.get("description")))
+                .and_then(Value::as_str)
+                .unwrap_or(&p.name)
+                .to_owned()
+        })
+        .collect();
+    let text = format!("{}\n\n{}", ticket.subject, prepared.doc.text);
+    match llm.extract(&text, &missing, &descriptions, today).await {
+        Ok(values) => {
+            for (key, value) in values {
+                prepared.inputs.extracted.insert(key.clone(), value.clone());
+                prepared.extracted.insert(key, value);
+            }
+        }
+        Err(e) => notes.push(IntentInfo {
+            code: Some("llmUnavailable".into()),
+            ..IntentInfo::new(InfoType::Neutral, format!("LLM extraction unavailable: {e}"))
+        }),
+    }
+}
+
+/// Runs the agent's executor through `effects` and feeds its answer into the run. In phase 2
+/// it runs twice: without `_action`, for the options phase 1 offered, and with it.
+async fn run_executor(
+    definition: Result<executors::Definition, String>,
+    ticket: &TicketView,
+    prepared: &mut Prepared,
+    today: NaiveDate,
+    effects: &Effects,
+    notes: &mut Vec<IntentInfo>,
+) {
+    let def = match definition {
+        Ok(def) => def,
+        Err(e) => return notes.push(IntentInfo::new(InfoType::Danger, e)),
+    };
+    let templates = Templates::new(today);
+    let phase_two = prepared.inputs.given.get(ACTION_KEY).is_some_and(|a| !a.is_null());
+    if phase_two {
+        let mut first = prepared.inputs.clone();
+        first.given.remove(ACTION_KEY);
+        let input = executor_input(&def, &prepared.settings, &first, ticket, today);
+        if let Ok(Some(out)) = effects.execute(&def, &input, &templates).await {
+            prepared.inputs.executor_options = out.options;
+        }
+    }
+    let input = executor_input(&def, &prepared.settings, &prepared.inputs, ticket, today);
+    match effects.execute(&def, &input, &templates).await {
+        Ok(Some(out)) => {
+            prepared.inputs.executor = Some(Value::Object(out.data));
+            prepared.inputs.executor_infos = out.infos;
+            if !phase_two {
+                prepared.inputs.executor_options = out.options;
+            }
+        }
+        Ok(None) => notes.push(IntentInfo::new(
+            InfoType::Neutral,
+            "the executor was not run (preview); its request is listed in the effects",
+        )),
+        Err(e) => notes.push(IntentInfo {
+            code: Some("executorFailed".into()),
+            ..IntentInfo::new(InfoType::Danger, format!("executor: {e}"))
+        }),
+    }
 }
 
 /// What one run resolves parameters from.
@@ -360,8 +425,8 @@ mod tests {
         assert!(matches!(run(&broken, &t, &Map::new(), today()), Err(RunError::Definition(_))));
     }
 
-    fn executors(config: executors::Config) -> std::sync::Arc<crate::effects::Executors> {
-        std::sync::Arc::new(crate::effects::Executors::new(config))
+    fn executors(config: executors::Config) -> std::sync::Arc<crate::effects::Toolbox> {
+        std::sync::Arc::new(crate::effects::Toolbox::new(config, None))
     }
 
     /// Live effects whose ticket-svc is never reached: these runs have no reply or close.

@@ -349,7 +349,7 @@ impl AgentService for AgentApi {
         let given = object("data", r.data_json.as_deref())?;
         let agent = self.definition(r.id, r.agent_json.as_deref()).await?;
         let ticket = self.ticket(r.ticket_id).await?.with_message(r.message, r.subject, r.sender);
-        let doc = preview::preview(&agent, &ticket, &given, self.intents.executors.clone()).await;
+        let doc = preview::preview(&agent, &ticket, &given, self.intents.toolbox.clone()).await;
         Ok(Response::new(pb::PreviewAgentResponse { preview_json: doc.to_string() }))
     }
 
@@ -366,7 +366,7 @@ impl AgentService for AgentApi {
             Some(id) => self.ticket(id).await?,
             None => TicketView::empty(),
         };
-        let doc = preview::outcome(&agent, &ticket, &given, self.intents.executors.clone()).await;
+        let doc = preview::outcome(&agent, &ticket, &given, self.intents.toolbox.clone()).await;
         Ok(Response::new(pb::AgentOutcomeResponse { outcome_json: doc.to_string() }))
     }
 

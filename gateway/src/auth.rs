@@ -75,6 +75,12 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// Refuses a caller without `permission` at the gateway, before the body of a write is read,
+/// so a caller who may not write gets 403 whatever they sent (the service checks again).
+pub fn require(caller: &Caller, permission: &str) -> Result<(), ApiError> {
+    caller.require(permission).map_err(|e| ApiError::new(e.code(), e.public_message()))
+}
+
 /// The caller an identity from settings-svc stands for.
 pub fn caller_of(identity: &pb::Identity) -> Caller {
     let role = Role::parse(&identity.role).unwrap_or(Role::Agent);

@@ -25,6 +25,8 @@ use crate::error::ErrorBody;
     tags((name = "ticket", description = "Tickets from e-mail, chat, phone, letter and portal"),
          (name = "conversation", description = "The messages of a ticket"),
          (name = "customer", description = "Customers and contracts"),
+         (name = "aiAgent", description = "AI agents: detect what a customer wants, answer or act for them"),
+         (name = "intent", description = "What AI agents found on a ticket, and running it"),
          (name = "settings", description = "The tenant's configuration"),
          (name = "tag", description = "Tags: skills, products, properties"),
          (name = "profile", description = "Users, login and API keys"),

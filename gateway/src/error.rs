@@ -17,6 +17,8 @@ use utoipa::ToSchema;
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
+    /// What made a write unprocessable, one problem each (AI agent integrity, 422).
+    pub violations: Option<Vec<String>>,
 }
 
 /// The error envelope of the contract (§0, Error schema).
@@ -27,11 +29,15 @@ pub struct ErrorBody {
     pub error: String,
     /// Stable machine-readable code, e.g. `not_found`, `invalid_argument`.
     pub code: String,
+    /// On 422 from an AI agent write: every integrity problem of the definition.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub violations: Option<Vec<String>>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self { code, message: message.into(), violations: None }
     }
 
     /// A failure that is ours, logged here; the caller learns nothing more.
@@ -77,16 +83,32 @@ impl From<tonic::Status> for ApiError {
             ErrorCode::Unavailable => "service unavailable, try again shortly".to_owned(),
             _ => status.message().to_owned(),
         };
-        Self { code, message }
+        Self { code, message, violations: violations(&status) }
     }
+}
+
+/// The `{"violations": [...]}` a service puts in the details of an unprocessable status.
+fn violations(status: &tonic::Status) -> Option<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Details {
+        violations: Vec<String>,
+    }
+    if status.code() != tonic::Code::FailedPrecondition || status.details().is_empty() {
+        return None;
+    }
+    serde_json::from_slice::<Details>(status.details()).ok().map(|d| d.violations)
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.code.http_status())
             .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let body =
-            ErrorBody { success: false, error: self.message, code: self.code.as_str().into() };
+        let body = ErrorBody {
+            success: false,
+            error: self.message,
+            code: self.code.as_str().into(),
+            violations: self.violations,
+        };
         let mut response = (status, Json(body)).into_response();
         if self.code == ErrorCode::Unavailable {
             response
@@ -109,4 +131,38 @@ pub enum StartupError {
     Io(#[from] std::io::Error),
     #[error("service address: {0}")]
     Transport(#[from] tonic::transport::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body_of(error: ApiError) -> (u16, serde_json::Value) {
+        let response = error.into_response();
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_unprocessable_status_carries_its_violations_to_the_body() {
+        let details =
+            br#"{"violations": ["response case 1: operand refers to unknown parameter 9"]}"#;
+        let status = tonic::Status::with_details(
+            tonic::Code::FailedPrecondition,
+            "the AI agent breaks referential integrity",
+            details.to_vec().into(),
+        );
+        let (code, body) = body_of(ApiError::from(status)).await;
+        assert_eq!(code, 422);
+        assert_eq!(
+            body,
+            serde_json::json!({"success": false, "error": "the AI agent breaks referential integrity",
+                "code": "unprocessable",
+                "violations": ["response case 1: operand refers to unknown parameter 9"]})
+        );
+        let plain = tonic::Status::failed_precondition("pending needs a future dueBy");
+        let (_, body) = body_of(ApiError::from(plain)).await;
+        assert!(body.get("violations").is_none(), "{body}");
+    }
 }

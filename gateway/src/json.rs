@@ -37,15 +37,46 @@ async fn read_json<S: Send + Sync, T: DeserializeOwned>(
     req: Request,
     state: &S,
 ) -> Result<Option<T>, ApiError> {
-    let bytes = Bytes::from_request(req, state)
+    parse_json(&read_bytes(req, state).await?)
+}
+
+async fn read_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
         .await
-        .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        .map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(&bytes)
+    serde_json::from_slice(bytes)
         .map(Some)
         .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}
+
+/// A body read but not yet parsed, for writes that check the caller's permission first: a
+/// caller who may not write learns 403, not what is wrong with the body.
+pub struct RawBody(Bytes);
+
+impl RawBody {
+    /// The body as JSON, which is required ([`JsonBody`]'s errors).
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        parse_json(&self.0)?.ok_or_else(|| ApiError::bad_request("a JSON body is required"))
+    }
+
+    /// The body as JSON; empty means `T::default()` ([`OptionalJsonBody`]).
+    pub fn parse_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
+        Ok(parse_json(&self.0)?.unwrap_or_default())
+    }
+}
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_bytes(req, state).await.map(Self)
+    }
 }
 
 /// A numeric id from the path (`/ticket/{ticketId}`).
@@ -100,6 +131,25 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
     }
 }
 
+/// `limit` and `offset` of a list: `limit` is `default` when absent and must lie in
+/// 1..=`max`, `offset` must not be negative.
+pub fn page(
+    limit: Option<i64>,
+    offset: Option<i64>,
+    default: i64,
+    max: i64,
+) -> Result<(i64, i64), ApiError> {
+    let limit = limit.unwrap_or(default);
+    if !(1..=max).contains(&limit) {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {max}")));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ApiError::bad_request("offset must not be negative"));
+    }
+    Ok((limit, offset))
+}
+
 /// `a=1&b=2` decoded (`+` and `%XX`), for parameters that may repeat (`type=a&type=b`).
 pub fn query_pairs(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.as_bytes()).into_owned().collect()
@@ -107,7 +157,16 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::query_pairs;
+    use super::{page, query_pairs};
+
+    #[test]
+    fn pages_default_and_stay_in_range() {
+        assert_eq!(page(None, None, 100, 1000).unwrap(), (100, 0));
+        assert_eq!(page(Some(1000), Some(5), 100, 1000).unwrap(), (1000, 5));
+        for (limit, offset) in [(Some(0), None), (Some(1001), None), (None, Some(-1))] {
+            assert!(page(limit, offset, 100, 1000).is_err(), "{limit:?} {offset:?}");
+        }
+    }
 
     #[test]
     fn query_pairs_decode_and_keep_repeats() {

@@ -2,6 +2,7 @@
 //! the services, and serves the OpenAPI document of what it exposes.
 
 pub mod agents;
+pub mod ai_agents;
 pub mod auth;
 pub mod bulk;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod customers;
 pub mod docs;
 pub mod envelope;
 pub mod error;
+pub mod intents;
 pub mod json;
 pub mod mailbox;
 pub mod meta;
@@ -128,6 +130,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(tickets::routes())
         .merge(customers::routes())
         .merge(agents::routes())
+        .merge(ai_agents::routes())
+        .merge(intents::routes())
         .merge(settings::routes())
         .merge(mailbox::routes())
         .merge(tags::routes())
@@ -201,6 +205,7 @@ async fn method_not_allowed() -> axum::response::Response {
         success: false,
         error: "method not allowed on this route".into(),
         code: "method_not_allowed".into(),
+        violations: None,
     };
     (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }

@@ -54,7 +54,7 @@ pub struct TagView {
     modified_at: String,
 }
 
-fn view(t: &pb::Tag, format: &str) -> Value {
+pub(crate) fn view(t: &pb::Tag, format: &str) -> Value {
     let detection: Value = serde_json::from_str(&t.detection_details_json).unwrap_or(json!({}));
     let mut assignment = Vec::new();
     if !t.channels.is_empty() {
@@ -114,7 +114,7 @@ pub struct TagList {
     tags: Vec<Value>,
 }
 
-async fn fetch(
+pub(crate) async fn fetch(
     state: &AppState,
     caller: &enneo_common::auth::Caller,
     req: pb::ListTagsRequest,
@@ -122,7 +122,7 @@ async fn fetch(
     Ok(state.settings().list_tags(request(req, caller)).await?.into_inner().tags)
 }
 
-fn format_of(format: Option<String>) -> Result<String, ApiError> {
+pub(crate) fn format_of(format: Option<String>) -> Result<String, ApiError> {
     let format = format.unwrap_or_else(|| "full".into());
     match format.as_str() {
         "short" | "compact" | "medium" | "full" => Ok(format),
@@ -168,7 +168,17 @@ pub async fn tag_tree(
         id: None,
     };
     let tags = fetch(&state, &caller, req).await?;
-    fn children(parent: Option<i64>, tags: &[pb::Tag], format: &str, depth: usize) -> Vec<Value> {
+    Ok(Json(forest(&tags, &|t| view(t, &format))))
+}
+
+/// The roots of `tags`, each rendered by `node` with its `children` below it.
+pub(crate) fn forest(tags: &[pb::Tag], node: &dyn Fn(&pb::Tag) -> Value) -> Vec<Value> {
+    fn children(
+        parent: Option<i64>,
+        tags: &[pb::Tag],
+        node: &dyn Fn(&pb::Tag) -> Value,
+        depth: usize,
+    ) -> Vec<Value> {
         let present = |id: i64| tags.iter().any(|t| t.id == id);
         tags.iter()
             // A tag whose parent is filtered out becomes a root.
@@ -177,18 +187,18 @@ pub async fn tag_tree(
                 Some(p) => t.parent == Some(p),
             })
             .map(|t| {
-                let mut node = view(t, format);
+                let mut rendered = node(t);
                 let below = if depth < 32 {
-                    children(Some(t.id), tags, format, depth + 1)
+                    children(Some(t.id), tags, node, depth + 1)
                 } else {
                     Vec::new()
                 };
-                node["children"] = Value::Array(below);
-                node
+                rendered["children"] = Value::Array(below);
+                rendered
             })
             .collect()
     }
-    Ok(Json(children(None, &tags, &format, 0)))
+    children(None, tags, node, 0)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

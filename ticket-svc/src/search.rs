@@ -1,7 +1,7 @@
 //! The ticket search DSL (contract §1.2 (2), §10). Filter keys and order fields map to SQL
 //! through fixed tables only; every value is a bound parameter.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Months, NaiveDate, NaiveDateTime, Utc};
 use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -82,6 +82,10 @@ const TAG_MATCH_KEYS: &[(&str, TagMatch)] = &[
 
 /// Spam never shows in the routing view (`ticketScope=skills`).
 const SPAM: &[&str] = &["auto_spam", "auto_programmatic", "manual_spam"];
+
+/// A ticket's full-text document: its own text and its conversations' (migration
+/// `search_history`, whose GIN index is on exactly this expression).
+const FULL_TEXT: &str = "(t.search || t.history_search)";
 
 /// Full-text terms shorter than this (and not numeric) match nothing (contract §1.2 (2)).
 const MIN_TEXT_LEN: usize = 4;
@@ -177,7 +181,7 @@ pub async fn search(pool: &PgPool, req: pb::SearchTicketsRequest) -> Result<Page
     push_where(&mut page, &conditions, false);
     // Column and direction come from the tables above; id breaks ties so pages are stable.
     if let (Some(text), "relevance") = (&text, order_field) {
-        page.push(" ORDER BY ts_rank(t.search, websearch_to_tsquery('simple', ");
+        page.push(format!(" ORDER BY ts_rank({FULL_TEXT}, websearch_to_tsquery('simple', "));
         page.push_bind(text.clone());
         page.push(format!(")) {direction}, t.id {direction}"));
     } else {
@@ -226,7 +230,7 @@ pub(crate) enum Condition {
     Always,
     /// Matches no row (a full-text term too short to search for).
     Never,
-    /// `q`: full text over subject, summary, plain body and the conversations; a number also
+    /// `q`: full text over subject, summary, body and the conversations; a number also
     /// matches ids.
     FullText {
         text: String,
@@ -245,17 +249,18 @@ pub(crate) enum Condition {
     },
     In {
         column: &'static str,
-        negate: bool,
         values: Vec<Value>,
         null: bool,
         kind: Kind,
     },
     Between {
         column: &'static str,
-        negate: bool,
         from: Value,
         to: Value,
     },
+    /// `not in`, `!=`, `not between`: exactly the rows the positive form does not match,
+    /// NULL columns included (a ticket without an agent is "not agent 5").
+    Not(Box<Condition>),
 }
 
 impl Condition {
@@ -316,16 +321,17 @@ impl Condition {
                 if typed.is_empty() && !null {
                     return Err(Error::InvalidArgument(format!("{} needs values", f.key)));
                 }
-                Ok(Self::In { column, negate: comparator == "not in", values: typed, null, kind })
+                let positive = Self::In { column, values: typed, null, kind };
+                Ok(Self::negated_if(comparator == "not in", positive))
             }
             "=" | "!=" | ">" | "<" | ">=" | "<=" => {
                 let raw =
                     f.value.clone().or_else(|| f.values.first().cloned()).ok_or_else(|| {
                         Error::InvalidArgument(format!("{} needs a value", f.key))
                     })?;
+                let negate = comparator == "!=";
                 let op = match comparator.as_str() {
-                    "=" => "=",
-                    "!=" => "<>",
+                    "=" | "!=" => "=",
                     ">" => ">",
                     "<" => "<",
                     ">=" => ">=",
@@ -334,21 +340,17 @@ impl Condition {
                 if f.key == "t.channel" && raw == "all" {
                     return Ok(Self::Always);
                 }
-                if kind == Kind::TagId && !matches!(op, "=" | "<>") {
+                if kind == Kind::TagId && op != "=" {
                     return Err(Error::InvalidArgument(
                         "tt.tagId compares with = or != only".into(),
                     ));
                 }
-                if raw == "null" && matches!(op, "=" | "<>") {
-                    return Ok(Self::In {
-                        column,
-                        negate: op == "<>",
-                        values: Vec::new(),
-                        null: true,
-                        kind,
-                    });
-                }
-                Ok(Self::Compare { column, op, value: parse_value(&f.key, kind, &raw, now)?, kind })
+                let positive = if raw == "null" && op == "=" {
+                    Self::In { column, values: Vec::new(), null: true, kind }
+                } else {
+                    Self::Compare { column, op, value: parse_value(&f.key, kind, &raw, now)?, kind }
+                };
+                Ok(Self::negated_if(negate, positive))
             }
             "between" | "not between" => {
                 if kind != Kind::Date {
@@ -363,13 +365,14 @@ impl Condition {
                         f.key
                     )));
                 };
-                Ok(Self::Between {
+                let positive = Self::Between {
                     column,
-                    negate: comparator == "not between",
                     from: parse_value(&f.key, kind, from, now)?,
                     to: parse_value(&f.key, kind, to, now)?,
-                })
+                };
+                Ok(Self::negated_if(comparator == "not between", positive))
             }
+            "" => Err(Error::InvalidArgument(format!("{} needs a comparator", f.key))),
             other => Err(Error::InvalidArgument(format!(
                 "unknown comparator {other:?} (use in, not in, =, !=, >, <, >=, <=, between, not between)"
             ))),
@@ -378,6 +381,10 @@ impl Condition {
 }
 
 impl Condition {
+    fn negated_if(negate: bool, positive: Self) -> Self {
+        if negate { Self::Not(Box::new(positive)) } else { positive }
+    }
+
     fn full_text(f: &pb::Filter) -> Result<Self> {
         let text = f
             .value
@@ -406,96 +413,99 @@ pub(crate) fn push_where(q: &mut QueryBuilder<Postgres>, conditions: &[Condition
         if matches!(condition, Condition::Always) {
             continue;
         }
-        q.push(if first { " WHERE " } else { " AND " });
+        // Each predicate in its own parentheses: an OR inside one must never reach across the
+        // AND that joins it to the others (or to the caller's clause).
+        q.push(if first { " WHERE (" } else { " AND (" });
         first = false;
-        match condition {
-            Condition::Always => {}
-            Condition::Never => {
-                q.push("false");
+        push_condition(q, condition);
+        q.push(")");
+    }
+}
+
+/// One predicate; it may contain OR, so callers parenthesise it.
+fn push_condition(q: &mut QueryBuilder<Postgres>, condition: &Condition) {
+    match condition {
+        Condition::Always => {
+            q.push("true");
+        }
+        Condition::Never => {
+            q.push("false");
+        }
+        Condition::Not(positive) => {
+            // Unlike NOT, IS NOT TRUE also takes the rows where the positive form is unknown
+            // (a NULL column), so the negation is the exact complement.
+            q.push("(");
+            push_condition(q, positive);
+            q.push(") IS NOT TRUE");
+        }
+        Condition::NotSpam => {
+            q.push("t.spam_status IS NULL OR t.spam_status <> ALL(");
+            q.push_bind(SPAM.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
+            q.push(")");
+        }
+        Condition::FullText { text, id } => {
+            // The ticket's own text and its conversations' text form one document (contract
+            // §10), so the terms of a query may be spread over both; one GIN look-up.
+            q.push(format!("{FULL_TEXT} @@ websearch_to_tsquery('simple', "));
+            q.push_bind(text.clone()).push(")");
+            if let Some(id) = id {
+                q.push(" OR t.id = ").push_bind(*id);
+                q.push(" OR t.contract_id = ").push_bind(text.clone());
+                q.push(" OR t.customer_id = ").push_bind(text.clone());
             }
-            Condition::NotSpam => {
-                q.push("(t.spam_status IS NULL OR t.spam_status <> ALL(");
-                q.push_bind(SPAM.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
-                q.push("))");
+        }
+        Condition::Tags { relation, ids } => {
+            let (before, between, after) = match relation {
+                TagMatch::All => ("t.tag_ids @> ", None, ""),
+                TagMatch::Any => ("t.tag_ids && ", None, ""),
+                TagMatch::Exact => ("t.tag_ids @> ", Some(" AND t.tag_ids <@ "), ""),
+                TagMatch::Allowed => ("t.tag_ids <@ ", None, ""),
+                TagMatch::Excluded => ("NOT (t.tag_ids && ", None, ")"),
+            };
+            q.push(before).push_bind(ids.clone());
+            if let Some(between) = between {
+                q.push(between).push_bind(ids.clone());
             }
-            Condition::FullText { text, id } => {
-                // Two GIN look-ups (the ticket's text, its messages' text) unioned into an id
-                // set; an OR over both would scan every ticket.
-                q.push("(t.id IN (SELECT s.id FROM ticket.ticket s WHERE s.search @@ ");
-                q.push("websearch_to_tsquery('simple', ").push_bind(text.clone());
-                q.push(") UNION SELECT c.ticket_id FROM ticket.conversation c WHERE ");
-                q.push("to_tsvector('simple'::regconfig, coalesce(c.body_plain, '') || ' ' ");
-                q.push("|| coalesce(c.subject, '')) @@ websearch_to_tsquery('simple', ");
-                q.push_bind(text.clone()).push("))");
-                if let Some(id) = id {
-                    q.push(" OR t.id = ").push_bind(*id);
-                    q.push(" OR t.contract_id = ").push_bind(text.clone());
-                    q.push(" OR t.customer_id = ").push_bind(text.clone());
-                }
-                q.push(")");
+            q.push(after);
+        }
+        Condition::Compare { column, op, value, kind } => {
+            if *kind == Kind::TagId {
+                // "tag = x" means the ticket carries x.
+                push_value(q, value);
+                q.push(format!(" = ANY({column})"));
+            } else {
+                q.push(format!("{column} {op} "));
+                push_value(q, value);
             }
-            Condition::Tags { relation, ids } => {
-                let (before, between, after) = match relation {
-                    TagMatch::All => ("t.tag_ids @> ", None, ""),
-                    TagMatch::Any => ("t.tag_ids && ", None, ""),
-                    TagMatch::Exact => ("(t.tag_ids @> ", Some(" AND t.tag_ids <@ "), ")"),
-                    TagMatch::Allowed => ("t.tag_ids <@ ", None, ""),
-                    TagMatch::Excluded => ("NOT (t.tag_ids && ", None, ")"),
-                };
-                q.push(before).push_bind(ids.clone());
-                if let Some(between) = between {
-                    q.push(between).push_bind(ids.clone());
-                }
-                q.push(after);
-            }
-            Condition::Compare { column, op, value, kind } => {
+        }
+        Condition::In { column, values, null, kind } => {
+            if !values.is_empty() {
                 if *kind == Kind::TagId {
-                    // "tag = x" means the ticket carries x.
-                    q.push(if *op == "<>" { "NOT (" } else { "(" });
-                    push_value(q, value);
-                    q.push(format!(" = ANY({column}))"));
-                } else {
-                    q.push(format!("{column} {op} "));
-                    push_value(q, value);
-                }
-            }
-            Condition::In { column, negate, values, null, kind } => {
-                q.push(if *negate { "NOT (" } else { "(" });
-                let mut parts = 0;
-                if !values.is_empty() {
-                    if *kind == Kind::TagId {
-                        q.push(format!("{column} && "));
-                    } else {
-                        q.push(format!("{column} = ANY("));
-                    }
+                    q.push(format!("{column} && "));
                     push_array(q, values);
-                    if *kind != Kind::TagId {
-                        q.push(")");
-                    }
-                    parts += 1;
-                }
-                if *null {
-                    if parts > 0 {
-                        q.push(" OR ");
-                    }
-                    if *kind == Kind::TagId {
-                        q.push(format!("cardinality({column}) = 0"));
-                    } else {
-                        q.push(format!("{column} IS NULL"));
-                    }
-                }
-                q.push(")");
-                if *negate && !*null && *kind != Kind::TagId {
-                    // NOT (col = ANY(..)) is unknown for NULL columns; keep them as "not in".
-                    q.push(format!(" OR {column} IS NULL"));
+                } else {
+                    q.push(format!("{column} = ANY("));
+                    push_array(q, values);
+                    q.push(")");
                 }
             }
-            Condition::Between { column, negate, from, to } => {
-                q.push(format!("{column} {}BETWEEN ", if *negate { "NOT " } else { "" }));
-                push_value(q, from);
-                q.push(" AND ");
-                push_value(q, to);
+            if *null {
+                if !values.is_empty() {
+                    q.push(" OR ");
+                }
+                if *kind == Kind::TagId {
+                    // A ticket "without tag" is one with no tags.
+                    q.push(format!("cardinality({column}) = 0"));
+                } else {
+                    q.push(format!("{column} IS NULL"));
+                }
             }
+        }
+        Condition::Between { column, from, to } => {
+            q.push(format!("{column} BETWEEN "));
+            push_value(q, from);
+            q.push(" AND ");
+            push_value(q, to);
         }
     }
 }
@@ -572,11 +582,18 @@ pub fn parse_date(raw: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         "HOUR" => Duration::try_hours(amount)?,
         "DAY" => Duration::try_days(amount)?,
         "WEEK" => Duration::try_weeks(amount)?,
-        "MONTH" => Duration::try_days(amount.checked_mul(30)?)?,
-        "YEAR" => Duration::try_days(amount.checked_mul(365)?)?,
+        // Calendar months and years, as SQL intervals count them (-1 MONTH from 31 March is
+        // the last day of February), not 30 or 365 days.
+        "MONTH" => return add_months(now, amount),
+        "YEAR" => return add_months(now, amount.checked_mul(12)?),
         _ => return None,
     };
     now.checked_add_signed(offset)
+}
+
+fn add_months(now: DateTime<Utc>, months: i64) -> Option<DateTime<Utc>> {
+    let count = Months::new(u32::try_from(months.unsigned_abs()).ok()?);
+    if months < 0 { now.checked_sub_months(count) } else { now.checked_add_months(count) }
 }
 
 #[cfg(test)]
@@ -592,6 +609,9 @@ mod tests {
         assert_eq!(at("CURRENT_DATE"), Some("2026-01-10T00:00:00+00:00".into()));
         assert_eq!(at("-7 DAY"), Some("2026-01-03T12:30:00+00:00".into()));
         assert_eq!(at("-4 HOUR"), Some("2026-01-10T08:30:00+00:00".into()));
+        assert_eq!(at("-1 MONTH"), Some("2025-12-10T12:30:00+00:00".into()));
+        assert_eq!(at("+2 MONTHS"), Some("2026-03-10T12:30:00+00:00".into()));
+        assert_eq!(at("-1 YEAR"), Some("2025-01-10T12:30:00+00:00".into()));
         assert_eq!(at("yesterday"), None);
         assert_eq!(at("1; DROP TABLE ticket"), None);
     }
@@ -609,5 +629,44 @@ mod tests {
         assert!(Condition::parse(&filter("t.createdAt", "in"), now).is_err());
         assert!(Condition::parse(&filter("t.id", "like"), now).is_err());
         assert!(Condition::parse(&filter("t.id", "in"), now).is_ok());
+    }
+
+    fn where_sql(filters: &[pb::Filter]) -> String {
+        let conditions = parse_filters(filters, Utc::now()).unwrap();
+        let mut q = QueryBuilder::<Postgres>::new("SELECT t.id FROM ticket.ticket t");
+        push_where(&mut q, &conditions, false);
+        q.into_string()
+    }
+
+    fn filter(key: &str, comparator: &str, values: &[&str]) -> pb::Filter {
+        pb::Filter {
+            key: key.into(),
+            comparator: comparator.into(),
+            values: values.iter().map(|v| (*v).into()).collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_or_inside_a_predicate_stays_inside_it() {
+        // `not in` once became `NOT (..) OR t.status IS NULL AND t.id = ANY(..)`: the OR
+        // escaped the AND and the t.id filter was lost.
+        let sql =
+            where_sql(&[filter("t.status", "not in", &["closed"]), filter("t.id", "in", &["2"])]);
+        assert_eq!(
+            sql,
+            "SELECT t.id FROM ticket.ticket t WHERE ((t.status = ANY($1)) IS NOT TRUE) \
+             AND (t.id = ANY($2))"
+        );
+        let sql = where_sql(&[
+            filter("t.agentId", "in", &["7", "unassigned"]),
+            filter("q", "", &["1234"]),
+        ]);
+        assert_eq!(
+            sql,
+            "SELECT t.id FROM ticket.ticket t WHERE (t.agent_id = ANY($1) OR t.agent_id IS NULL) \
+             AND ((t.search || t.history_search) @@ websearch_to_tsquery('simple', $2) \
+             OR t.id = $3 OR t.contract_id = $4 OR t.customer_id = $5)"
+        );
     }
 }

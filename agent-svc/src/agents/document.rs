@@ -80,7 +80,7 @@ pub fn prepare(doc: Value) -> Result<Value, Invalid> {
         return Err(Error::InvalidArgument("settings must be an object".into()).into());
     }
     ensure_action_parameter(settings);
-    let typed = settings_of(&Value::Object(doc.clone())).map_err(|e| Invalid::Integrity(e))?;
+    let typed = settings_of(&Value::Object(doc.clone())).map_err(Invalid::Integrity)?;
     let violations = typed.violations();
     if !violations.is_empty() {
         return Err(Invalid::Integrity(Violations(violations)));

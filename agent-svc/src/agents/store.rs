@@ -60,38 +60,31 @@ pub struct Filter {
 /// Live agents matching `filter`, by id, and how many match in all. `neo*` intelligences are
 /// internal and only listed when asked for by name.
 pub async fn list(pool: &PgPool, filter: &Filter) -> Result<(Vec<AgentRow>, i64)> {
-    let sql = format!(
-        "SELECT {COLUMNS}, count(*) OVER () AS total FROM agent.agent \
-         WHERE deleted_at IS NULL \
+    let matching = "deleted_at IS NULL \
            AND ($1::text IS NULL OR definition->>'intelligence' = $1) \
            AND ($1::text IS NOT NULL OR coalesce(definition->>'intelligence', '') NOT LIKE 'neo%') \
            AND ($2::text IS NULL OR definition->'channels' ? $2) \
            AND ($3::text IS NULL OR (coalesce(definition->>'name', '') || ' ' || \
-                coalesce(definition->>'description', '') || ' ' || slug) ILIKE '%' || $3 || '%') \
-         ORDER BY id LIMIT $4 OFFSET $5"
-    );
+                coalesce(definition->>'description', '') || ' ' || slug) ILIKE '%' || $3 || '%')";
     let q = filter.q.as_deref().map(escape_like);
-    let rows: Vec<(i64, String, Value, i64, DateTime<Utc>, DateTime<Utc>, i64)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(&filter.intelligence)
-            .bind(&filter.channel)
-            .bind(q)
-            .bind(filter.limit)
-            .bind(filter.offset)
-            .fetch_all(pool)
-            .await?;
-    let total = rows.first().map(|r| r.6).unwrap_or(0);
-    let rows = rows
-        .into_iter()
-        .map(|(id, slug, definition, version, created_at, modified_at, _)| AgentRow {
-            id,
-            slug,
-            definition,
-            version,
-            created_at,
-            modified_at,
-        })
-        .collect();
+    let count = format!("SELECT count(*) FROM agent.agent WHERE {matching}");
+    let (total,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(count))
+        .bind(&filter.intelligence)
+        .bind(&filter.channel)
+        .bind(&q)
+        .fetch_one(pool)
+        .await?;
+    let page = format!(
+        "SELECT {COLUMNS} FROM agent.agent WHERE {matching} ORDER BY id LIMIT $4 OFFSET $5"
+    );
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(page))
+        .bind(&filter.intelligence)
+        .bind(&filter.channel)
+        .bind(&q)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(pool)
+        .await?;
     Ok((rows, total))
 }
 
@@ -258,7 +251,7 @@ async fn record(
     )
     .bind(row.id)
     .bind(row.version)
-    .bind(&row.document())
+    .bind(row.document())
     .bind(action)
     .bind(caller.user_id)
     .execute(&mut *tx)

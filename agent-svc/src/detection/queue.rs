@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
 use super::runtime::{DetectError, Findings, Runtime};
-use crate::effects::{Effects, Executors};
+use crate::effects::{Effects, Toolbox};
 use crate::extraction::Lang;
 use crate::intents::decision_json;
 use crate::intents::store::{self as intents, Detected, IntentRow};
@@ -55,7 +55,7 @@ pub struct Detection {
     pub pool: PgPool,
     pub runtime: Arc<Runtime>,
     pub tickets: Tickets,
-    pub executors: Arc<Executors>,
+    pub toolbox: Arc<Toolbox>,
 }
 
 impl Detection {
@@ -112,7 +112,7 @@ impl Detection {
         let contract = ticket.contract_id.clone().unwrap_or_default();
         let mut lang = guess_lang(ticket);
         // Phase 1 has no side effects, executors included; it runs before the transaction.
-        let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+        let effects = Effects::live(self.tickets.clone(), self.toolbox.clone());
         let mut runs = Vec::new();
         for found in &findings.found {
             let agent = found.agent.document();

@@ -11,11 +11,12 @@ use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 
-use super::{AgentProfile, Detector, Message};
+use super::{AgentProfile, Detection, Detector, Message};
 use crate::agents::{catalogue, store as agents, store::AgentRow};
 use crate::engine::conditions::{self, Condition};
 use crate::engine::definition::AgentSettings;
 use crate::engine::params::{self, Inputs};
+use crate::llm::{Candidate, Llm};
 use crate::providers::ProviderError;
 use crate::providers::cache::VectorCache;
 use crate::providers::embeddings::{EmbeddingsClient, InputType};
@@ -79,8 +80,14 @@ pub struct Runtime {
     embeddings: Arc<EmbeddingsClient>,
     cache: VectorCache,
     threshold: f32,
+    llm: Option<Arc<Llm>>,
     built: Mutex<Option<Arc<Built>>>,
 }
+
+/// With an LLM, sentences from this probability on are candidates it is asked to confirm…
+pub const LLM_CANDIDATE_THRESHOLD: f32 = 0.4;
+/// …and from this one on they need no confirmation.
+pub const LLM_CONFIRM_BELOW: f32 = 0.9;
 
 impl Runtime {
     pub fn new(
@@ -88,8 +95,9 @@ impl Runtime {
         embeddings: Arc<EmbeddingsClient>,
         cache: VectorCache,
         threshold: f32,
+        llm: Option<Arc<Llm>>,
     ) -> Self {
-        Self { pool, embeddings, cache, threshold, built: Mutex::new(None) }
+        Self { pool, embeddings, cache, threshold, llm, built: Mutex::new(None) }
     }
 
     pub fn embeddings(&self) -> &EmbeddingsClient {
@@ -122,7 +130,10 @@ impl Runtime {
                 .embed(&self.embeddings, &catalogue::background(), InputType::Query)
                 .await?;
             let mut detector = Detector::from_vectors(profiles, vectors, background);
-            detector.threshold = self.threshold;
+            detector.threshold = match self.llm {
+                Some(_) => self.threshold.min(LLM_CANDIDATE_THRESHOLD),
+                None => self.threshold,
+            };
             Some(detector)
         };
         let b = Arc::new(Built { generation, agents: live, detector });
@@ -166,6 +177,7 @@ impl Runtime {
             }
         };
         let mut findings = Findings::default();
+        let ai = self.confirmed(ai, &built.agents, ticket, &mut findings).await;
         for agent in built.agents.iter().filter(|a| serves(a, &ticket.channel)) {
             let kind = Kind::of(&agent.definition);
             let by_ai = ai.iter().find(|d| d.agent_id == agent.id);
@@ -189,6 +201,64 @@ impl Runtime {
         findings.vector = ticket_vector;
         findings.live_agents = built.agents.len();
         Ok(findings)
+    }
+
+    /// The AI detections that count: with an LLM, candidates below [`LLM_CONFIRM_BELOW`] stay
+    /// only when it confirms them (and when it cannot answer, the plain threshold decides);
+    /// without one, the threshold the detector already applied.
+    async fn confirmed(
+        &self,
+        ai: Vec<Detection>,
+        agents: &[AgentRow],
+        ticket: &TicketView,
+        findings: &mut Findings,
+    ) -> Vec<Detection> {
+        let Some(llm) = &self.llm else { return ai };
+        let (sure, unsure): (Vec<Detection>, Vec<Detection>) =
+            ai.into_iter().partition(|d| d.confidence >= LLM_CONFIRM_BELOW);
+        if unsure.is_empty() {
+            return sure;
+        }
+        let en = ticket.language_code.as_deref().is_some_and(|l| l.starts_with("en"));
+        let described: Vec<(&AgentRow, &Detection)> = unsure
+            .iter()
+            .filter_map(|d| agents.iter().find(|a| a.id == d.agent_id).map(|a| (a, d)))
+            .collect();
+        let candidates: Vec<Candidate<'_>> = described
+            .iter()
+            .map(|(a, _)| {
+                let text = |key: &str| a.definition.get(key).and_then(Value::as_str);
+                let prompt = |key: &str| {
+                    a.definition
+                        .pointer(&format!("/settings/detectionDetails/aiDetection/{key}"))
+                        .and_then(Value::as_str)
+                };
+                Candidate {
+                    slug: &a.slug,
+                    name: (if en { text("nameEn") } else { None })
+                        .or(text("name"))
+                        .unwrap_or(&a.slug),
+                    prompt: (if en { prompt("detectionPromptEn") } else { None })
+                        .or(prompt("detectionPrompt"))
+                        .unwrap_or_default(),
+                }
+            })
+            .collect();
+        let message = format!("{}\n\n{}", ticket.subject, crate::text::newest_part(&ticket.body));
+        let mut kept = sure;
+        match llm.confirm(&message, &candidates).await {
+            Ok(slugs) => kept.extend(
+                described
+                    .iter()
+                    .filter(|(a, _)| slugs.contains(&a.slug))
+                    .map(|(_, d)| (*d).clone()),
+            ),
+            Err(e) => {
+                findings.degraded = Some(format!("LLM confirmation unavailable: {e}"));
+                kept.extend(unsure.into_iter().filter(|d| d.confidence >= self.threshold));
+            }
+        }
+        kept
     }
 
     /// The centre of an agent's examples (unit length), what similar tickets are near.

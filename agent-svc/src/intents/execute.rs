@@ -76,9 +76,9 @@ impl Intents {
         let ticket_proto = self.tickets.get(row.ticket_id).await?;
         let ticket = TicketView::from_proto(&ticket_proto);
         let effects = if req.dry_run {
-            Effects::recording(self.executors.clone())
+            Effects::recording(self.toolbox.clone())
         } else {
-            Effects::live(self.tickets.clone(), self.executors.clone())
+            Effects::live(self.tickets.clone(), self.toolbox.clone())
         };
         let today = Utc::now().date_naive();
         let run = runner::run_with(&agent.document(), &ticket, &given, today, &effects)
@@ -176,7 +176,7 @@ impl Intents {
         if let Some(row) = store::active(&mut conn, ticket_id, agent.id, &contract).await? {
             return Ok(row);
         }
-        let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+        let effects = Effects::live(self.tickets.clone(), self.toolbox.clone());
         let today = Utc::now().date_naive();
         let run = runner::run_with(&agent.document(), &ticket, &Map::new(), today, &effects)
             .await

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 
 use crate::agents::store as agents;
-use crate::effects::{Effects, Executors};
+use crate::effects::{Effects, Toolbox};
 use crate::engine::phases::Decision;
 use crate::runner::{self, RunError};
 use crate::tickets::{TicketView, Tickets};
@@ -74,11 +74,17 @@ fn confidence_color(confidence: f32) -> &'static str {
 }
 
 /// The ticket-level result (§3.1): `full` when an intent is certain (verified by a human, or
-/// confidence 1), `agentAssist` with other intents, `customerDetected` with none but a known
-/// contract, `noDetection` otherwise.
+/// detected with confidence 1 and its recommended option may run unattended), `agentAssist`
+/// with other intents, `customerDetected` with none but a known contract, `noDetection`
+/// otherwise.
 pub fn ai_outcome(rows: &[IntentRow], contract_known: bool) -> &'static str {
     let live: Vec<&IntentRow> = rows.iter().filter(|r| r.status != "invalidated").collect();
-    if live.iter().any(|r| r.verified || r.confidence >= 0.995) {
+    let certain = |r: &IntentRow| {
+        r.verified
+            || (r.confidence >= 0.995
+                && r.decision.get("autoExecutable") == Some(&Value::Bool(true)))
+    };
+    if live.iter().any(|r| certain(r)) {
         "full"
     } else if !live.is_empty() {
         "agentAssist"
@@ -93,7 +99,7 @@ pub fn ai_outcome(rows: &[IntentRow], contract_known: bool) -> &'static str {
 pub struct Intents {
     pub pool: PgPool,
     pub tickets: Tickets,
-    pub executors: Arc<Executors>,
+    pub toolbox: Arc<Toolbox>,
 }
 
 impl Intents {
@@ -185,7 +191,7 @@ impl Intents {
             let agent = agents::get_any(&mut tx, row.agent_id).await?;
             let ticket = TicketView::from_proto(&self.tickets.get(row.ticket_id).await?);
             let given = corrections_without_action(&row.corrections);
-            let effects = Effects::live(self.tickets.clone(), self.executors.clone());
+            let effects = Effects::live(self.tickets.clone(), self.toolbox.clone());
             let today = Utc::now().date_naive();
             let run = runner::run_with(&agent.document(), &ticket, &given, today, &effects)
                 .await

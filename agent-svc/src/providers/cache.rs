@@ -39,6 +39,17 @@ impl VectorCache {
         let keys: Vec<[u8; 32]> =
             texts.iter().map(|t| key(client.model(), input_type, t)).collect();
         let mut out: Vec<Option<Vec<f32>>> = keys.iter().map(|k| self.get(k)).collect();
+        if out.iter().all(Option::is_some) {
+            return Ok(out.into_iter().map(Option::unwrap_or_default).collect());
+        }
+        // Processes sharing the directory (replicas, parallel tests) fill it one at a time, so
+        // the others read what the first embedded instead of embedding it again.
+        let _lock = self.lock().await;
+        for (i, slot) in out.iter_mut().enumerate() {
+            if slot.is_none() {
+                *slot = self.get(&keys[i]);
+            }
+        }
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();
         for chunk in missing.chunks(CHUNK) {
             let batch: Vec<String> = chunk.iter().map(|&i| texts[i].clone()).collect();
@@ -49,6 +60,25 @@ impl VectorCache {
             }
         }
         Ok(out.into_iter().map(Option::unwrap_or_default).collect())
+    }
+
+    /// An exclusive lock on the directory, released when the file drops; none without one.
+    async fn lock(&self) -> Option<std::fs::File> {
+        let path = self.dir.as_ref()?.join(".lock");
+        let locked = tokio::task::spawn_blocking(move || {
+            let file = std::fs::File::create(&path)?;
+            file.lock()?;
+            Ok::<_, std::io::Error>(file)
+        })
+        .await;
+        match locked {
+            Ok(Ok(file)) => Some(file),
+            Ok(Err(err)) => {
+                tracing::warn!(%err, "embeddings cache not locked; filling it without");
+                None
+            }
+            Err(_) => None,
+        }
     }
 
     fn get(&self, key: &[u8; 32]) -> Option<Vec<f32>> {

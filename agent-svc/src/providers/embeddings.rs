@@ -4,11 +4,10 @@
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::breaker::Breaker;
-use super::{Endpoint, ProviderError, backoff};
+use super::{Endpoint, ProviderError, http_client, post_json, with_retries};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,11 +46,7 @@ struct Item {
 
 impl EmbeddingsClient {
     pub fn new(endpoint: Endpoint) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(endpoint.timeout)
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .expect("a TLS backend is compiled in");
+        let http = http_client(&endpoint);
         Self { endpoint, http, breaker: Breaker::new(3, Duration::from_secs(10)) }
     }
 
@@ -70,26 +65,8 @@ impl EmbeddingsClient {
             return Ok(Vec::new());
         }
         let url = format!("{}/embeddings", self.endpoint.url.trim_end_matches('/'));
-        let mut attempt = 0;
-        loop {
-            if !self.breaker.allow() {
-                return Err(ProviderError::CircuitOpen(url));
-            }
-            match self.call(&url, texts, input_type).await {
-                Ok(vectors) => {
-                    self.breaker.success();
-                    return Ok(vectors);
-                }
-                Err(e) => {
-                    self.breaker.failure();
-                    if !e.retryable() || attempt >= self.endpoint.retries {
-                        return Err(e);
-                    }
-                    tokio::time::sleep(backoff(attempt)).await;
-                    attempt += 1;
-                }
-            }
-        }
+        with_retries(&self.endpoint, &self.breaker, &url, || self.call(&url, texts, input_type))
+            .await
     }
 
     async fn call(
@@ -104,29 +81,7 @@ impl EmbeddingsClient {
             input_type,
             encoding_format: "float",
         };
-        let mut request = self.http.post(url).json(&body);
-        if let Some(key) = &self.endpoint.api_key {
-            request = request.bearer_auth(key.expose_secret());
-        }
-        let transport = |e: reqwest::Error| ProviderError::Transport {
-            url: url.to_owned(),
-            message: e.to_string(),
-        };
-        let response = request.send().await.map_err(transport)?;
-        let status = response.status();
-        if !status.is_success() {
-            let body: String =
-                response.text().await.unwrap_or_default().chars().take(300).collect();
-            return Err(ProviderError::Status {
-                url: url.to_owned(),
-                status: status.as_u16(),
-                body,
-            });
-        }
-        let parsed: Response = response
-            .json()
-            .await
-            .map_err(|e| ProviderError::Protocol { url: url.to_owned(), message: e.to_string() })?;
+        let parsed: Response = post_json(&self.http, &self.endpoint, url, &body).await?;
         let mut vectors = vec![Vec::new(); texts.len()];
         for item in parsed.data {
             let slot = vectors.get_mut(item.index).ok_or_else(|| ProviderError::Protocol {

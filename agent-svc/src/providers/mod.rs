@@ -5,6 +5,7 @@
 
 pub mod breaker;
 pub mod cache;
+pub mod chat;
 pub mod embeddings;
 
 use std::time::Duration;
@@ -46,4 +47,75 @@ impl ProviderError {
 /// Backs off 100 ms, 200 ms, 400 ms ... between attempts.
 fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64 << attempt.min(5))
+}
+
+/// Calls `attempt` until it succeeds, fails for good, or the endpoint's retries are used up,
+/// backing off between attempts; the breaker fails calls at once while the server is down.
+async fn with_retries<T, F, Fut>(
+    endpoint: &Endpoint,
+    breaker: &breaker::Breaker,
+    url: &str,
+    mut attempt: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ProviderError>>,
+{
+    let mut tries = 0;
+    loop {
+        if !breaker.allow() {
+            return Err(ProviderError::CircuitOpen(url.to_owned()));
+        }
+        match attempt().await {
+            Ok(value) => {
+                breaker.success();
+                return Ok(value);
+            }
+            Err(e) => {
+                breaker.failure();
+                if !e.retryable() || tries >= endpoint.retries {
+                    return Err(e);
+                }
+                tokio::time::sleep(backoff(tries)).await;
+                tries += 1;
+            }
+        }
+    }
+}
+
+/// An HTTP client for a model server: the endpoint's timeout, a short connect timeout.
+fn http_client(endpoint: &Endpoint) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(endpoint.timeout)
+        .connect_timeout(Duration::from_secs(2))
+        .build()
+        .expect("a TLS backend is compiled in")
+}
+
+/// Sends a JSON request (with the endpoint's key, if any) and reads a JSON answer.
+async fn post_json<B: serde::Serialize, R: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    endpoint: &Endpoint,
+    url: &str,
+    body: &B,
+) -> Result<R, ProviderError> {
+    use secrecy::ExposeSecret as _;
+    let mut request = http.post(url).json(body);
+    if let Some(key) = &endpoint.api_key {
+        request = request.bearer_auth(key.expose_secret());
+    }
+    let transport = |e: reqwest::Error| ProviderError::Transport {
+        url: url.to_owned(),
+        message: e.to_string(),
+    };
+    let response = request.send().await.map_err(transport)?;
+    let status = response.status();
+    if !status.is_success() {
+        let body: String = response.text().await.unwrap_or_default().chars().take(300).collect();
+        return Err(ProviderError::Status { url: url.to_owned(), status: status.as_u16(), body });
+    }
+    response
+        .json()
+        .await
+        .map_err(|e| ProviderError::Protocol { url: url.to_owned(), message: e.to_string() })
 }

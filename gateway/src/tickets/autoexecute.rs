@@ -2,6 +2,8 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use enneo_common::grpc::request;
 use enneo_proto::agent::v1 as agent;
 use enneo_proto::ticket::v1 as pb;
@@ -32,18 +34,27 @@ pub struct AutoExecuteParams {
 }
 
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct AutoExecuteResponse {
+    /// Whether the intent ran.
     success: bool,
     message: String,
+    /// When it did not run: the gate that stopped it (contract §8.3).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failed_gate: Option<String>,
 }
 
 /// Auto-execute a ticket.
 ///
-/// Runs the ticket's ready AI intent without a human (needs `executeAutoProcessing`). With no
-/// AI agent configured the answer is 422 saying so, or 404 for an unknown `executeAgentId`.
+/// Runs the ticket's ready AI intent without a human (needs `executeAutoProcessing`). The gates
+/// of contract §8.3 are checked in order; the first that fails stops the run, which answers
+/// 207 naming it (`intents` when the ticket has no ready intent). 404 for an unknown
+/// `executeAgentId`; 422 when an intent's agent cannot run.
 #[utoipa::path(post, path = "/ticket/{ticketId}/autoexecute", tag = "ticket",
     params(("ticketId" = i64, Path), AutoExecuteParams),
-    responses((status = 200, body = AutoExecuteResponse), (status = 400, body = ErrorBody),
+    responses((status = 200, description = "Executed", body = AutoExecuteResponse),
+        (status = 207, description = "Not executed: `failedGate` says why", body = AutoExecuteResponse),
+        (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn auto_execute(
@@ -51,7 +62,7 @@ pub async fn auto_execute(
     Auth(caller): Auth,
     PathId(ticket_id): PathId,
     QueryParams(params): QueryParams<AutoExecuteParams>,
-) -> Result<Json<AutoExecuteResponse>, ApiError> {
+) -> Result<Response, ApiError> {
     // The ticket must exist (and be readable by the caller) before an agent looks at it.
     state
         .tickets()
@@ -70,5 +81,11 @@ pub async fn auto_execute(
         ))
         .await?
         .into_inner();
-    Ok(Json(AutoExecuteResponse { success: ran.executed, message: ran.message }))
+    let status = if ran.executed { StatusCode::OK } else { StatusCode::MULTI_STATUS };
+    let body = AutoExecuteResponse {
+        success: ran.executed,
+        message: ran.message,
+        failed_gate: ran.failed_gate.filter(|_| !ran.executed),
+    };
+    Ok((status, Json(body)).into_response())
 }

@@ -117,6 +117,8 @@ pub struct GetParams {
     viewing: Option<bool>,
     /// Wipe and re-run the AI pipeline; not served yet, so `true` is refused.
     refresh: Option<bool>,
+    /// Add the ticket's AI `intents`.
+    include_intents: Option<bool>,
 }
 
 /// Get a ticket.
@@ -148,7 +150,12 @@ pub async fn get_ticket(
         include_raw_data: params.include_raw_data.unwrap_or(false),
     };
     let version = ticket.version;
-    Ok(with_etag(Success::new(TicketView::new(ticket, options)), version))
+    let mut view = TicketView::new(ticket, options);
+    if params.include_intents == Some(true) {
+        let mut found = crate::intents::of_tickets(&state, &caller, vec![id]).await?;
+        view.intents = Some(found.remove(&id).unwrap_or_default());
+    }
+    Ok(with_etag(Success::new(view), version))
 }
 
 /// Update a ticket.

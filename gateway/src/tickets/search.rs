@@ -1,6 +1,7 @@
 //! `POST /ticket/search`: filtered, sorted pages of compact tickets.
 
 use axum::extract::State;
+use enneo_common::auth::Caller;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -37,7 +38,9 @@ pub struct FilterBody {
     #[schema(example = "t.status")]
     key: String,
     /// `in`, `not in`, `=`, `!=`, `>`, `<`, `>=`, `<=`, `between`, `not between`.
+    /// Clients send full text `{"key": "q", "value": …}` without one.
     #[schema(example = "in")]
+    #[serde(default)]
     comparator: String,
     #[schema(value_type = Option<Object>)]
     value: Option<Value>,
@@ -83,9 +86,9 @@ fn scalar(value: &Value) -> Result<String, ApiError> {
 #[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
     /// Compact rows: no body, bodyPlain, bodyClean, attachments, template, workitem;
-    /// `customer` is `{tagIds, tags}`.
+    /// `customer` is `{tagIds, tags}`; `intents` are the ticket's AI intents.
     #[schema(value_type = Vec<TicketView>)]
-    tickets: Vec<Value>,
+    pub(crate) tickets: Vec<Value>,
     total: i64,
     offset: i64,
     limit: i64,
@@ -104,26 +107,35 @@ pub async fn search_tickets(
     if body.limit.is_some() && limit < 1 {
         return Err(ApiError::bad_request("limit must be at least 1"));
     }
-    let filters = filters(body.filters)?;
-    let page = state
-        .tickets()
-        .search_tickets(request(
-            pb::SearchTicketsRequest {
-                limit,
-                offset: body.offset.unwrap_or(0),
-                order_by_field: body.order_by_field.unwrap_or_default(),
-                order_by_direction: body.order_by_direction.unwrap_or_default(),
-                filters,
-                ticket_scope: body.ticket_scope.unwrap_or_default(),
-            },
-            &caller,
-        ))
-        .await?
-        .into_inner();
-    Ok(Success::new(SearchResponse {
-        tickets: page.tickets.into_iter().map(TicketView::compact).collect(),
-        total: page.total,
-        offset: page.offset,
-        limit: page.limit,
-    }))
+    let req = pb::SearchTicketsRequest {
+        limit,
+        offset: body.offset.unwrap_or(0),
+        order_by_field: body.order_by_field.unwrap_or_default(),
+        order_by_direction: body.order_by_direction.unwrap_or_default(),
+        filters: filters(body.filters)?,
+        ticket_scope: body.ticket_scope.unwrap_or_default(),
+    };
+    Ok(Success::new(search(&state, &caller, req).await?))
+}
+
+/// A page of compact rows, each with its ticket's `intents` (one agent-svc call per page).
+pub(crate) async fn search(
+    state: &AppState,
+    caller: &Caller,
+    req: pb::SearchTicketsRequest,
+) -> Result<SearchResponse, ApiError> {
+    let page = state.tickets().search_tickets(request(req, caller)).await?.into_inner();
+    let ids: Vec<i64> = page.tickets.iter().map(|t| t.id).collect();
+    let mut intents = crate::intents::of_tickets(state, caller, ids).await?;
+    let tickets = page
+        .tickets
+        .into_iter()
+        .map(|t| {
+            let id = t.id;
+            let mut row = TicketView::compact(t);
+            row["intents"] = Value::Array(intents.remove(&id).unwrap_or_default());
+            row
+        })
+        .collect();
+    Ok(SearchResponse { tickets, total: page.total, offset: page.offset, limit: page.limit })
 }

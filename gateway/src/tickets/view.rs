@@ -88,6 +88,10 @@ pub struct TicketView {
     pub workitem: Option<Value>,
     pub cortex_request_id: Option<String>,
     pub call_duration_seconds: Option<i32>,
+    /// The ticket's AI intents: in search rows, and with `includeIntents=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<crate::intents::Intent>>)]
+    pub intents: Option<Vec<Value>>,
 }
 
 /// A user as tickets show them (contract §1.2 (11)). Names and contact fields are filled once
@@ -235,6 +239,7 @@ impl TicketView {
             workitem: None,
             cortex_request_id: t.cortex_request_id,
             call_duration_seconds: t.call_duration_seconds,
+            intents: None,
             direction: t.direction,
             channel: t.channel,
         }

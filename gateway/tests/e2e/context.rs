@@ -76,13 +76,15 @@ async fn history_lists_the_customers_other_tickets() {
 }
 
 #[tokio::test]
-async fn auto_execution_says_no_ai_agent_is_configured() {
+async fn auto_execution_without_an_intent_stops_at_the_first_gate() {
     let stack = Stack::start().await;
     let id = stack.create(json!({"channel": "email"})).await["id"].as_i64().unwrap();
     let (status, body) =
         send(stack.agent(Method::POST, &format!("/ticket/{id}/autoexecute"))).await;
-    assert_eq!(status, 422, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("no AI agent configured"), "{body}");
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+    assert_eq!(body["failedGate"], "intents", "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no ready intent"), "{body}");
     let (status, body) = send(stack.agent(
         Method::POST,
         &format!("/ticket/{id}/autoexecute?executeAgentId=5&allowMultipleIntents=true"),

@@ -186,3 +186,108 @@ async fn full_text_tags_scope_and_relevance() {
         json!([{"tagId": 2, "count": 2}, {"tagId": 1, "count": 1}, {"tagId": 3, "count": 1}])
     );
 }
+
+#[tokio::test]
+async fn negated_filters_keep_the_other_filters() {
+    let stack = Stack::start().await;
+    let open =
+        stack.create(json!({"channel": "email", "agentId": 5})).await["id"].as_i64().unwrap();
+    let closed = stack
+        .create(json!({"channel": "email", "status": "closed", "dueBy": "2030-01-10 10:00:00"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let other =
+        stack.create(json!({"channel": "chat", "agentId": 6})).await["id"].as_i64().unwrap();
+
+    let cases = [
+        // The request: `NOT (..) OR t.status IS NULL` without parentheses let the OR
+        // escape the AND, so the open ticket came back and the t.id filter was ignored.
+        (
+            json!([{"key": "t.status", "values": ["closed"], "comparator": "not in"},
+                {"key": "t.id", "values": [closed], "comparator": "in"}]),
+            vec![],
+        ),
+        (
+            json!([{"key": "t.status", "values": ["closed"], "comparator": "not in"},
+                {"key": "t.id", "values": [other], "comparator": "in"}]),
+            vec![other],
+        ),
+        (
+            json!([{"key": "t.id", "values": [open, closed], "comparator": "in"},
+                {"key": "t.agentId", "values": [6, "null"], "comparator": "in"}]),
+            vec![closed],
+        ),
+        // A negation is the complement of its positive form: NULL columns are "not equal".
+        (json!([{"key": "t.agentId", "comparator": "!=", "value": 5}]), vec![other, closed]),
+        (json!([{"key": "t.agentId", "comparator": "not in", "values": [5, "null"]}]), vec![other]),
+        (
+            json!([{"key": "t.dueBy", "comparator": "not between", "from": "2030-01-01", "to": "2030-02-01"}]),
+            vec![other, open],
+        ),
+        (
+            json!([{"key": "t.dueBy", "comparator": "not between", "from": "2030-01-01", "to": "2030-02-01"},
+                {"key": "t.channel", "comparator": "=", "value": "email"}]),
+            vec![open],
+        ),
+    ];
+    for (filters, expected) in cases {
+        let body = json!({"filters": filters});
+        let (status, page) = search(&stack, body.clone()).await;
+        assert_eq!(status, 200, "{body}: {page}");
+        assert_eq!(ids(&page), expected, "{body}");
+        assert_eq!(page["total"], expected.len(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn full_text_as_clients_send_it() {
+    let stack = Stack::start().await;
+    let once = stack.create(json!({"channel": "email", "subject": "Meter question"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let often = stack
+        .create(json!({"channel": "email", "subject": "Meter reading", "bodyPlain": "meter meter meter"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    // Only the HTML body, and the rest of the story in a message.
+    let html = stack
+        .create(
+            json!({"channel": "email", "subject": "Invoice", "body": "<p>Wrong <b>tariff</b></p>"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, stored) = send(
+        stack
+            .admin(Method::POST, &format!("/ticket/{html}/conversation/store"))
+            .json(&json!({"direction": "in", "body": "<p>My meter was replaced</p>"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{stored}");
+
+    // No comparator: how clients send full text.
+    let q = |text: &str| json!({"filters": [{"key": "q", "value": text}]});
+    let (status, page) = search(&stack, q("meter")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page), vec![html, often, once]);
+    let (_, page) = search(&stack, q("tariff")).await;
+    assert_eq!(ids(&page), vec![html], "the HTML body is searched when there is no bodyPlain");
+    let (_, page) = search(&stack, q("invoice replaced")).await;
+    assert_eq!(ids(&page), vec![html], "terms may be spread over the ticket and its messages");
+
+    let mut ranked = q("meter");
+    ranked["orderByField"] = json!("relevance");
+    let (status, page) = search(&stack, ranked).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page)[0], often, "the ticket that says it most ranks first: {page}");
+    assert_eq!(page["total"], 3);
+    let (_, page) =
+        search(&stack, json!({"orderByField": "relevance", "orderByDirection": "asc"})).await;
+    assert_eq!(ids(&page), vec![once, often, html], "without q, relevance is id order");
+
+    let (status, page) =
+        search(&stack, json!({"filters": [{"key": "t.status", "values": ["open"]}]})).await;
+    assert_eq!(status, 400, "other keys still need a comparator: {page}");
+}
