@@ -152,3 +152,6 @@ CREATE TABLE agent.ticket_vector (
     vector     real[]      NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Orders the TicketIntentsChanged events of a ticket (their aggregateVersion).
+CREATE SEQUENCE agent.intent_change_seq;

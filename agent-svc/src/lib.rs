@@ -19,6 +19,7 @@ pub mod intents;
 pub mod llm;
 pub mod preview;
 pub mod providers;
+pub mod replay;
 pub mod runner;
 pub mod service;
 pub mod templates;
@@ -83,6 +84,7 @@ pub async fn run(
         runtime: runtime.clone(),
         tickets: tickets.clone(),
         toolbox: toolbox.clone(),
+        outbox: outbox.clone(),
     };
 
     let wake = Arc::new(tokio::sync::Notify::new());
@@ -107,8 +109,8 @@ pub async fn run(
     let consumer = tokio::spawn(consumer.run(shutdown.clone()));
 
     let api = service::AgentApi {
-        agents: agents::Agents { pool: pool.clone(), outbox },
-        intents: intents::Intents { pool: pool.clone(), tickets, toolbox },
+        agents: agents::Agents { pool: pool.clone(), outbox: outbox.clone() },
+        intents: intents::Intents { pool: pool.clone(), tickets, toolbox, outbox },
         detection,
         runtime,
     };

@@ -17,8 +17,8 @@ use crate::agents::{Agents, catalogue, merge, store as agents};
 use crate::detection::queue::Detection;
 use crate::detection::runtime::{DetectError, Runtime};
 use crate::intents::{Intents, auto, execute, page_limit, store as intents};
-use crate::preview;
 use crate::tickets::TicketView;
+use crate::{preview, replay};
 
 #[derive(Clone)]
 pub struct AgentApi {
@@ -496,6 +496,28 @@ impl AgentService for AgentApi {
         Ok(Response::new(pb::DetectTicketResponse {
             intents_json: docs.iter().map(Value::to_string).collect(),
         }))
+    }
+
+    async fn replay_ticket(
+        &self,
+        request: Request<pb::ReplayTicketRequest>,
+    ) -> Reply<pb::ReplayTicketResponse> {
+        let caller = grpc::caller(&request)?;
+        if !caller.has(permission::AI_QUALITY_CHECK_RUN) && !caller.has(permission::UPDATE_AI_AGENT)
+        {
+            let missing = format!("missing permission {}", permission::AI_QUALITY_CHECK_RUN);
+            return Err(Error::PermissionDenied(missing).into());
+        }
+        let r = request.into_inner();
+        let ticket = replay::ticket_from_snapshot(&json("ticket", &r.ticket_json)?)?;
+        let data = object("data", r.data_json.as_deref())?;
+        let replay = replay::Replay {
+            pool: &self.agents.pool,
+            runtime: &self.runtime,
+            toolbox: self.intents.toolbox.clone(),
+        };
+        let result = replay.run(&ticket, &r.ai_agent_ids, &data).await?;
+        Ok(Response::new(pb::ReplayTicketResponse { result_json: result.to_string() }))
     }
 
     async fn auto_execute(

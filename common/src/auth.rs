@@ -175,6 +175,12 @@ pub mod permission {
     pub const EXECUTE_INTENT: &str = "executeIntent";
     /// Correcting an intent's data or status, or deleting it.
     pub const UPDATE_INTENT: &str = "updateIntent";
+    /// Reading AI quality checks: test cases, runs, reports.
+    pub const AI_QUALITY_CHECK_VIEW: &str = "aiQualityCheckView";
+    /// Scheduling and re-running AI quality check runs.
+    pub const AI_QUALITY_CHECK_RUN: &str = "aiQualityCheckRun";
+    /// Creating, changing, cancelling, deleting and accepting test cases and runs.
+    pub const AI_QUALITY_CHECK_EDIT: &str = "aiQualityCheckEdit";
     /// Creating, changing and deleting teams.
     pub const MANAGE_TEAMS: &str = "manageTeams";
     /// Seeing every team, not only the subtrees of one's own.
@@ -197,6 +203,9 @@ pub mod permission {
         UPDATE_AI_AGENT,
         EXECUTE_INTENT,
         UPDATE_INTENT,
+        AI_QUALITY_CHECK_VIEW,
+        AI_QUALITY_CHECK_RUN,
+        AI_QUALITY_CHECK_EDIT,
         MANAGE_USERS,
         MANAGE_TEAMS,
         VIEW_ALL_TEAMS,

@@ -56,6 +56,7 @@ pub struct Detection {
     pub runtime: Arc<Runtime>,
     pub tickets: Tickets,
     pub toolbox: Arc<Toolbox>,
+    pub outbox: enneo_common::outbox::Outbox,
 }
 
 impl Detection {
@@ -169,7 +170,9 @@ impl Detection {
             .execute(&mut *tx)
             .await?;
         }
+        intents::publish_ticket_intents(&mut tx, &self.outbox, ticket.id, "system").await?;
         tx.commit().await?;
+        self.outbox.committed();
         Ok((rows, lang))
     }
 }
@@ -187,11 +190,14 @@ fn guess_lang(ticket: &TicketView) -> Lang {
 /// `automated` when an intent's recommended option may run unattended (contract §8.4), else
 /// `human`.
 fn support_level(rows: &[IntentRow]) -> &'static str {
-    if rows.iter().any(|r| r.decision.get("autoExecutable") == Some(&Value::Bool(true))) {
-        "automated"
-    } else {
-        "human"
-    }
+    support_level_of(
+        rows.iter().map(|r| r.decision.get("autoExecutable") == Some(&Value::Bool(true))),
+    )
+}
+
+/// [`support_level`] from whether each intent may run unattended.
+pub fn support_level_of(mut auto_executable: impl Iterator<Item = bool>) -> &'static str {
+    if auto_executable.any(|a| a) { "automated" } else { "human" }
 }
 
 /// Whether detection of the ticket has a stored result.

@@ -195,7 +195,9 @@ impl Intents {
             },
         )
         .await?;
+        store::publish_ticket_intents(&mut tx, &self.outbox, ticket_id, "system").await?;
         tx.commit().await?;
+        self.outbox.committed();
         Ok(row)
     }
 }

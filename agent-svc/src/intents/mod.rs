@@ -15,6 +15,8 @@ use enneo_common::vocabulary::one_of;
 use serde_json::{Map, Value, json};
 use sqlx::PgPool;
 
+use enneo_common::outbox::Outbox;
+
 use crate::agents::store as agents;
 use crate::effects::{Effects, Toolbox};
 use crate::engine::phases::Decision;
@@ -100,6 +102,12 @@ pub struct Intents {
     pub pool: PgPool,
     pub tickets: Tickets,
     pub toolbox: Arc<Toolbox>,
+    pub outbox: Outbox,
+}
+
+/// The actor of an event: the user, or `system`.
+pub fn actor(caller: &Caller) -> String {
+    if caller.user_id == 0 { "system".into() } else { caller.user_id.to_string() }
 }
 
 impl Intents {
@@ -205,7 +213,9 @@ impl Intents {
             row.verified = v;
         }
         let row = store::save(&mut tx, &row).await?;
+        store::publish_ticket_intents(&mut tx, &self.outbox, row.ticket_id, &actor(caller)).await?;
         tx.commit().await?;
+        self.outbox.committed();
         Ok(self.documents(&[row], None).await?.remove(0))
     }
 
@@ -215,7 +225,9 @@ impl Intents {
         let mut row = store::lock(&mut tx, id).await?;
         row.status = "deleted".into();
         store::save(&mut tx, &row).await?;
+        store::publish_ticket_intents(&mut tx, &self.outbox, row.ticket_id, &actor(caller)).await?;
         tx.commit().await?;
+        self.outbox.committed();
         Ok(())
     }
 }

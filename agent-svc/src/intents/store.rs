@@ -221,3 +221,47 @@ pub async fn finish_execution(
         .await?;
     Ok(())
 }
+
+pub const TICKET_INTENTS_CHANGED: &str = "TicketIntentsChanged";
+
+/// Records `TicketIntentsChanged` with the ticket's active intents, in the caller's
+/// transaction: ticket-svc keeps them for the `i.aiAgentId` search filter and the per-agent
+/// stats. The payload is the whole current set, so a consumer replaces, never patches.
+pub async fn publish_ticket_intents(
+    tx: &mut PgConnection,
+    outbox: &enneo_common::outbox::Outbox,
+    ticket_id: i64,
+    actor: &str,
+) -> Result<()> {
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT id, agent_id, status FROM agent.intent WHERE ticket_id = $1 \
+         AND status IN ('preview', 'ready', 'executed') ORDER BY id",
+    )
+    .bind(ticket_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let (version,): (i64,) =
+        sqlx::query_as("SELECT nextval('agent.intent_change_seq')").fetch_one(&mut *tx).await?;
+    let mut agent_ids: Vec<i64> = rows.iter().map(|r| r.1).collect();
+    agent_ids.sort_unstable();
+    agent_ids.dedup();
+    let intents: Vec<Value> = rows
+        .iter()
+        .map(|(id, agent, status)| serde_json::json!({"id": id, "aiAgentId": agent, "status": status}))
+        .collect();
+    outbox
+        .record(
+            tx,
+            enneo_common::outbox::NewEvent {
+                domain: "agent",
+                event_type: TICKET_INTENTS_CHANGED,
+                aggregate_id: ticket_id.to_string(),
+                aggregate_version: version,
+                actor: actor.to_owned(),
+                payload: serde_json::json!({"ticketId": ticket_id, "aiAgentIds": agent_ids,
+                                            "intents": intents}),
+            },
+        )
+        .await?;
+    Ok(())
+}
