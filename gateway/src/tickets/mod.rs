@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use enneo_common::grpc::request;
+use enneo_proto::agent::v1 as agent;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -70,7 +71,8 @@ pub struct UpdatedTicket {
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 pub struct CreateParams {
-    /// `realtime`, `batch` or `false`: when the AI pipeline runs.
+    /// `realtime` (the answer waits for intent detection and carries the `intents`), `batch`
+    /// (default: detection follows asynchronously) or `false` (no AI; the ticket is `human`).
     process: Option<String>,
 }
 
@@ -97,11 +99,40 @@ pub async fn create_ticket(
     let process = params.process.or(written.process);
     let idempotency_key = idempotency_key(&headers)?;
     let create = pb::CreateTicketRequest { fields: Some(written.fields), process, idempotency_key };
+    let realtime = create.process.as_deref() == Some("realtime");
     let created = state.tickets().create_ticket(request(create, &caller)).await?.into_inner();
-    let ticket = created.ticket.ok_or_else(missing_ticket)?;
+    let mut ticket = created.ticket.ok_or_else(missing_ticket)?;
+    let mut intents = None;
+    if realtime {
+        (ticket, intents) = detect_now(&state, &caller, ticket).await?;
+    }
     let version = ticket.version;
-    let body = Success::new(TicketView::new(ticket, ViewOptions::default()));
-    Ok(with_etag(body, version))
+    let mut view = TicketView::new(ticket, ViewOptions::default());
+    view.intents = intents;
+    Ok(with_etag(Success::new(view), version))
+}
+
+/// `process=realtime`: detection runs before the answer, which then carries the detected
+/// ticket and its intents. When agent-svc cannot detect now, the ticket is answered as created;
+/// its `TicketCreated` event still queues detection, so nothing is lost.
+async fn detect_now(
+    state: &AppState,
+    caller: &enneo_common::auth::Caller,
+    ticket: pb::Ticket,
+) -> Result<(pb::Ticket, Option<Vec<Value>>), ApiError> {
+    let detect = agent::DetectTicketRequest { ticket_id: ticket.id };
+    let detected = match state.agents().detect_ticket(request(detect, caller)).await {
+        Ok(detected) => detected.into_inner(),
+        Err(status) => {
+            tracing::warn!(ticket = ticket.id, error = %status.message(), "realtime detection failed; left to the queue");
+            return Ok((ticket, None));
+        }
+    };
+    let intents =
+        detected.intents_json.iter().filter_map(|i| serde_json::from_str(i).ok()).collect();
+    let get = pb::GetTicketRequest { id: ticket.id, viewing: false };
+    let ticket = state.tickets().get_ticket(request(get, caller)).await?.into_inner().ticket;
+    Ok((ticket.ok_or_else(missing_ticket)?, Some(intents)))
 }
 
 #[derive(Debug, Default, Deserialize, IntoParams)]

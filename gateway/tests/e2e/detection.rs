@@ -125,3 +125,21 @@ async fn process_false_skips_the_ai_pipeline_and_the_ticket_is_worked_by_a_human
     let (_, first) = send(stack.admin(Method::GET, &format!("/intent/byTicketId/{id}"))).await;
     assert_eq!(first["intentsFound"], 0, "{first}");
 }
+
+#[tokio::test]
+async fn realtime_creation_answers_after_detection_with_the_intents() {
+    let stack = Stack::start().await;
+    load_defaults(&stack).await;
+    let (status, created) = send(
+        stack
+            .admin(Method::POST, "/ticket?process=realtime")
+            .json(&json!({"channel": "email", "subject": "Bankverbindung", "from": "a@example.com",
+                "body": "Bitte buchen Sie ab sofort von meiner neuen IBAN DE89 3704 0044 0532 0130 00 ab."})),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_ne!(created["aiSupportLevel"], "unprocessed", "{created}");
+    let intents = created["intents"].as_array().unwrap();
+    let bank = intents.iter().find(|i| i["code"] == "bank_data_agent").expect("bank data intent");
+    assert_eq!(bank["data"]["newIban"], "DE89370400440532013000", "{bank}");
+}
