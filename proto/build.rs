@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "enneo/ticket/v1/ticket.proto",
             "enneo/agent/v1/agent.proto",
             "enneo/settings/v1/settings.proto",
+            "enneo/quality/v1/quality.proto",
         ],
         &["."],
     )?;

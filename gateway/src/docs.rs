@@ -27,6 +27,7 @@ use crate::error::ErrorBody;
          (name = "customer", description = "Customers and contracts"),
          (name = "aiAgent", description = "AI agents: detect what a customer wants, answer or act for them"),
          (name = "intent", description = "What AI agents found on a ticket, and running it"),
+         (name = "aiQualityCheck", description = "AI quality check: test cases replayed as dry runs and scored against their expectation"),
          (name = "settings", description = "The tenant's configuration"),
          (name = "tag", description = "Tags: skills, products, properties"),
          (name = "profile", description = "Users, login and API keys"),

@@ -15,6 +15,7 @@ pub mod json;
 pub mod mailbox;
 pub mod meta;
 pub mod profiles;
+pub mod quality;
 pub mod roles;
 pub mod settings;
 pub mod tags;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::Request;
 use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
+use enneo_proto::quality::v1::quality_service_client::QualityServiceClient;
 use enneo_proto::settings::v1::identity_service_client::IdentityServiceClient;
 use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
@@ -60,6 +62,7 @@ struct Inner {
     jwt_secret: SecretString,
     ticket: TicketServiceClient<Channel>,
     agent: AgentServiceClient<Channel>,
+    quality: QualityServiceClient<Channel>,
     settings: SettingsServiceClient<Channel>,
     identity: IdentityServiceClient<Channel>,
     cookie_secure: bool,
@@ -72,10 +75,11 @@ impl AppState {
         let ticket = channel(&config.ticket_url)?;
         let agent = channel(&config.agent_url)?;
         let settings = channel(&config.settings_url)?;
+        let quality = channel(&config.quality_url)?;
         let services = vec![
             ("ticket-svc", ticket.clone()),
             ("agent-svc", agent.clone()),
-            ("quality-svc", channel(&config.quality_url)?),
+            ("quality-svc", quality.clone()),
             ("settings-svc", settings.clone()),
         ];
         Ok(Self {
@@ -83,6 +87,7 @@ impl AppState {
                 jwt_secret: config.jwt_secret.clone(),
                 ticket: TicketServiceClient::new(ticket),
                 agent: AgentServiceClient::new(agent),
+                quality: QualityServiceClient::new(quality),
                 settings: SettingsServiceClient::new(settings.clone()),
                 identity: IdentityServiceClient::new(settings),
                 cookie_secure: config.cookie_secure,
@@ -97,6 +102,10 @@ impl AppState {
 
     pub fn agents(&self) -> AgentServiceClient<Channel> {
         self.inner.agent.clone()
+    }
+
+    pub fn quality(&self) -> QualityServiceClient<Channel> {
+        self.inner.quality.clone()
     }
 
     pub fn settings(&self) -> SettingsServiceClient<Channel> {
@@ -132,6 +141,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(agents::routes())
         .merge(ai_agents::routes())
         .merge(intents::routes())
+        .merge(quality::routes())
         .merge(settings::routes())
         .merge(mailbox::routes())
         .merge(tags::routes())

@@ -18,4 +18,10 @@ pub mod settings {
     }
 }
 
+pub mod quality {
+    pub mod v1 {
+        tonic::include_proto!("enneo.quality.v1");
+    }
+}
+
 pub use prost_types::Timestamp;

@@ -1,13 +1,33 @@
-//! quality-svc: AI quality checks. For now it consumes ticket events into its own schema,
-//! the history quality checks will replay tickets from.
+//! quality-svc: the AI quality check ("CI for AI agents", contract §4), in schema `quality`.
+//!
+//! Test cases snapshot a ticket for an AI agent with an expected result ([`test_cases`]).
+//! Scheduling a run writes one test ticket and one job per case ([`runs`]); the worker
+//! ([`workers`]) replays each snapshot through agent-svc's engine as a dry run, scores the
+//! observation per dimension ([`scoring`]) and counts it, transactionally. Ticket events are
+//! recorded and make test cases of changed tickets stale ([`ticket_events`]).
 
+pub mod config;
+pub mod runs;
+pub mod scoring;
+pub mod service;
+pub mod test_cases;
 pub mod ticket_events;
+pub mod upstream;
+pub mod workers;
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use enneo_common::config::{ServiceConfig, ServiceSpec};
 use enneo_common::consumer::Consumer;
+use enneo_common::jobs::{self, Backoff, Worker};
+use enneo_common::outbox::Outbox;
+use enneo_proto::quality::v1::quality_service_server::QualityServiceServer;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use config::Config;
 
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: "quality-svc",
@@ -18,8 +38,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the consumer of ticket
+/// events and the replay worker.
 pub async fn run(
     config: ServiceConfig,
+    quality: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -28,6 +51,33 @@ pub async fn run(
         SPEC.schema,
         config.database.max_connections.get(),
     )?;
+    let outbox = Outbox::new(SPEC.schema);
+    let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
+    let upstream = upstream::Upstream::new(
+        &quality.agent_url,
+        &quality.ticket_url,
+        Duration::from_millis(quality.runs.replay_timeout_ms),
+    )?;
+
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let replays = workers::Replays::new(
+        pool.clone(),
+        upstream.clone(),
+        outbox,
+        quality.runs.pass_threshold,
+        quality.runs.max_attempts,
+    );
+    // One batch is replayed concurrently: the batch size bounds the replays in flight.
+    let options = jobs::Options {
+        batch: i64::from(quality.runs.concurrency),
+        poll: Duration::from_millis(500),
+        retry: Backoff::new(Duration::from_secs(1), Duration::from_secs(60)),
+        vacuum_after: Some(1000),
+        ..jobs::Options::default()
+    };
+    let worker = Worker::new(pool.clone(), replays, wake.clone(), options);
+    let worker = tokio::spawn(worker.run(shutdown.clone()));
+
     let consumer = Consumer {
         pool: pool.clone(),
         schema: SPEC.schema,
@@ -38,10 +88,18 @@ pub async fn run(
         options: Default::default(),
     };
     let consumer = tokio::spawn(consumer.run(shutdown.clone()));
-    let router = enneo_common::grpc::server().add_service(enneo_common::grpc::health());
+
+    let api = service::QualityApi {
+        cases: test_cases::TestCases { pool: pool.clone(), upstream: upstream.clone() },
+        runs: runs::Runs { pool: pool.clone(), upstream, wake },
+        pass_threshold: quality.runs.pass_threshold,
+    };
+    let router = enneo_common::grpc::server()
+        .add_service(enneo_common::grpc::health())
+        .add_service(QualityServiceServer::new(api));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = consumer.await;
+    let _ = tokio::join!(relay, worker, consumer);
     pool.close().await;
     Ok(served?)
 }
@@ -50,7 +108,6 @@ pub async fn run(
 mod tests {
     #[test]
     fn the_example_file_documents_every_key() {
-        use enneo_common::config::{NoOptions, check_service_example};
-        check_service_example::<NoOptions>(&super::SPEC).unwrap();
+        enneo_common::config::check_service_example::<super::Config>(&super::SPEC).unwrap();
     }
 }

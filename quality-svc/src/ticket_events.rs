@@ -1,8 +1,11 @@
-//! Records every ticket event once in `quality.ticket_event`.
+//! Records every ticket event once in `quality.ticket_event`, and marks the test cases whose
+//! ticket changed after their snapshot as stale.
 
 use enneo_common::amqp::Envelope;
 use enneo_common::consumer::Handler;
 use sqlx::PgConnection;
+
+use crate::test_cases::staleness;
 
 pub const QUEUE: &str = "quality-svc.ticket-events";
 pub const ROUTING_KEYS: &[&str] = &["ticket.#"];
@@ -24,8 +27,10 @@ impl Handler for Recorder {
         .bind(event.occurred_at)
         .bind(&event.actor)
         .bind(&event.payload)
-        .execute(tx)
+        .execute(&mut *tx)
         .await?;
+        staleness::ticket_changed(tx, ticket_id, event.aggregate_version, event.occurred_at)
+            .await?;
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
-//! The read side of ticket-svc, fed only by ticket events through one queue (one inbox per
-//! schema, so one consumer): the stats counts and the activity trail.
+//! The read side of ticket-svc, fed by events through one queue (one inbox per schema, so one
+//! consumer): the stats counts, the activity trail, the settings routing needs and the AI agents
+//! of each ticket's intents (from agent-svc).
 
 use enneo_common::amqp::Envelope;
 use enneo_common::consumer::Handler;
@@ -12,7 +13,11 @@ use crate::events::{
 };
 
 pub const QUEUE: &str = "ticket-svc.projections";
-pub const ROUTING_KEYS: &[&str] = &["ticket.#", "settings.SettingChanged"];
+pub const ROUTING_KEYS: &[&str] =
+    &["ticket.#", "settings.SettingChanged", "agent.TicketIntentsChanged"];
+
+/// agent-svc's event: the whole current set of a ticket's active intents.
+pub const TICKET_INTENTS_CHANGED: &str = "TicketIntentsChanged";
 
 /// Settings this service acts on; see [`crate::routing::Config::current`].
 pub const CACHED_SETTINGS: &[&str] = &["autopilotTagMatchingMode", "autopilotOrderingSequence"];
@@ -42,6 +47,9 @@ impl Handler for Projections {
         if event.event_type == "SettingChanged" {
             return cache_setting(tx, event).await;
         }
+        if event.event_type == TICKET_INTENTS_CHANGED {
+            return ticket_intents(tx, event).await;
+        }
         let ticket_id: i64 = event.aggregate_id.parse()?;
         let payload: Payload = serde_json::from_value(event.payload.clone())?;
         if event.event_type == TICKET_DELETED {
@@ -51,6 +59,14 @@ impl Handler for Projections {
                 .execute(&mut *tx)
                 .await?;
             sqlx::query("DELETE FROM ticket.activity WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM ticket.ticket_intent WHERE ticket_id = $1")
+                .bind(ticket_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM ticket.ticket_intent_version WHERE ticket_id = $1")
                 .bind(ticket_id)
                 .execute(&mut *tx)
                 .await?;
@@ -121,6 +137,69 @@ async fn activity(
     .bind(event.aggregate_version)
     .bind(enneo_common::telemetry::current_traceparent())
     .execute(tx)
+    .await?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntentsPayload {
+    ai_agent_ids: Option<Vec<i64>>,
+    #[serde(default)]
+    intents: Vec<IntentRef>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IntentRef {
+    ai_agent_id: i64,
+}
+
+/// Replaces the ticket's AI agents with the event's set, unless a newer event came first.
+async fn ticket_intents(tx: &mut PgConnection, event: &Envelope) -> anyhow::Result<()> {
+    let ticket_id: i64 = event.aggregate_id.parse()?;
+    let payload: IntentsPayload = serde_json::from_value(event.payload.clone())?;
+    let mut agent_ids = payload
+        .ai_agent_ids
+        .unwrap_or_else(|| payload.intents.iter().map(|i| i.ai_agent_id).collect());
+    agent_ids.sort_unstable();
+    agent_ids.dedup();
+    // The ticket exists before agent-svc ever hears of it, so a missing one was hard-deleted:
+    // a late event must not bring its rows back. The key-share lock makes a concurrent delete
+    // wait for us, so its TicketDeleted then clears what we write.
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM ticket.ticket WHERE id = $1 FOR KEY SHARE")
+            .bind(ticket_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if exists.is_none() {
+        return Ok(());
+    }
+    // The version row also serialises concurrent events of one ticket (its row lock).
+    let newer = sqlx::query(
+        "INSERT INTO ticket.ticket_intent_version (ticket_id, version) VALUES ($1, $2) \
+         ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version, updated_at = now() \
+         WHERE ticket.ticket_intent_version.version < EXCLUDED.version",
+    )
+    .bind(ticket_id)
+    .bind(event.aggregate_version)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if newer == 0 {
+        return Ok(());
+    }
+    sqlx::query("DELETE FROM ticket.ticket_intent WHERE ticket_id = $1")
+        .bind(ticket_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO ticket.ticket_intent (ticket_id, ai_agent_id) \
+         SELECT $1, unnest($2::bigint[])",
+    )
+    .bind(ticket_id)
+    .bind(&agent_ids)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

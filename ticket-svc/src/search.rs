@@ -20,6 +20,8 @@ pub(crate) enum Kind {
     Date,
     /// Membership in the `tag_ids` array.
     TagId,
+    /// An agent among the ticket's intents (`ticket.ticket_intent`, kept from agent-svc).
+    AiAgentId,
 }
 
 /// Filter keys we serve, with their column and value type.
@@ -52,10 +54,11 @@ const FILTER_KEYS: &[(&str, &str, Kind)] = &[
     ("t.lastCustomerMessageAt", "t.last_customer_message_at", Kind::Date),
     ("t.closedAt", "t.closed_at", Kind::Date),
     ("tt.tagId", "t.tag_ids", Kind::TagId),
+    ("i.aiAgentId", "i.ai_agent_id", Kind::AiAgentId),
 ];
 
 /// Keys of the contract that need data this service does not hold yet.
-const NOT_YET_SERVED: &[&str] = &["i.aiAgentId", "w.id", "qa.state"];
+const NOT_YET_SERVED: &[&str] = &["w.id", "qa.state"];
 
 /// How a ticket's tags relate to the given set.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +90,9 @@ const SPAM: &[&str] = &["auto_spam", "auto_programmatic", "manual_spam"];
 /// `search_history`, whose GIN index is on exactly this expression).
 const FULL_TEXT: &str = "(t.search || t.history_search)";
 
+/// Opens a test for one of the ticket's intents; the caller adds conditions and the `)`.
+const INTENT_EXISTS: &str = "EXISTS (SELECT 1 FROM ticket.ticket_intent i WHERE i.ticket_id = t.id";
+
 /// Full-text terms shorter than this (and not numeric) match nothing (contract §1.2 (2)).
 const MIN_TEXT_LEN: usize = 4;
 
@@ -116,8 +122,12 @@ const ORDER_FIELDS: &[(&str, &str, bool)] = &[
     ("t.dueBy", "t.due_by", true),
     ("t.lastMessageAt", "t.last_message_at", true),
     ("t.lastCustomerMessageAt", "t.last_customer_message_at", true),
-    // No intents yet: ordering by AI agent keeps id order.
-    ("i.aiAgentId", "t.id", false),
+    // The ticket's smallest AI agent id; tickets without intents have none.
+    (
+        "i.aiAgentId",
+        "(SELECT min(i.ai_agent_id) FROM ticket.ticket_intent i WHERE i.ticket_id = t.id)",
+        true,
+    ),
     ("tt.tagId", "t.tag_ids[1]", true),
     // Ranks only with a `q` filter; without one it falls back to id (contract §10).
     ("relevance", "t.id", false),
@@ -340,10 +350,11 @@ impl Condition {
                 if f.key == "t.channel" && raw == "all" {
                     return Ok(Self::Always);
                 }
-                if kind == Kind::TagId && op != "=" {
-                    return Err(Error::InvalidArgument(
-                        "tt.tagId compares with = or != only".into(),
-                    ));
+                if matches!(kind, Kind::TagId | Kind::AiAgentId) && op != "=" {
+                    return Err(Error::InvalidArgument(format!(
+                        "{} compares with = or != only",
+                        f.key
+                    )));
                 }
                 let positive = if raw == "null" && op == "=" {
                     Self::In { column, values: Vec::new(), null: true, kind }
@@ -469,13 +480,31 @@ fn push_condition(q: &mut QueryBuilder<Postgres>, condition: &Condition) {
             q.push(after);
         }
         Condition::Compare { column, op, value, kind } => {
-            if *kind == Kind::TagId {
+            if *kind == Kind::AiAgentId {
+                q.push(format!("{INTENT_EXISTS} AND {column} = "));
+                push_value(q, value);
+                q.push(")");
+            } else if *kind == Kind::TagId {
                 // "tag = x" means the ticket carries x.
                 push_value(q, value);
                 q.push(format!(" = ANY({column})"));
             } else {
                 q.push(format!("{column} {op} "));
                 push_value(q, value);
+            }
+        }
+        Condition::In { column, values, null, kind } if *kind == Kind::AiAgentId => {
+            if !values.is_empty() {
+                q.push(format!("{INTENT_EXISTS} AND {column} = ANY("));
+                push_array(q, values);
+                q.push("))");
+            }
+            if *null {
+                if !values.is_empty() {
+                    q.push(" OR ");
+                }
+                // "null": no intent at all.
+                q.push(format!("NOT {INTENT_EXISTS})"));
             }
         }
         Condition::In { column, values, null, kind } => {
@@ -545,7 +574,9 @@ fn push_array(q: &mut QueryBuilder<Postgres>, values: &[Value]) {
 fn parse_value(key: &str, kind: Kind, raw: &str, now: DateTime<Utc>) -> Result<Value> {
     let bad = |what: &str| Error::InvalidArgument(format!("{key}: {raw:?} is not {what}"));
     Ok(match kind {
-        Kind::Int | Kind::TagId => Value::Int(raw.trim().parse().map_err(|_| bad("an integer"))?),
+        Kind::Int | Kind::TagId | Kind::AiAgentId => {
+            Value::Int(raw.trim().parse().map_err(|_| bad("an integer"))?)
+        }
         Kind::Text => Value::Text(raw.to_owned()),
         Kind::Bool => Value::Bool(match raw.trim() {
             "true" | "1" => true,
@@ -668,5 +699,30 @@ mod tests {
              AND ((t.search || t.history_search) @@ websearch_to_tsquery('simple', $2) \
              OR t.id = $3 OR t.contract_id = $4 OR t.customer_id = $5)"
         );
+    }
+
+    #[test]
+    fn ai_agent_ids_are_looked_up_in_the_intents_read_model() {
+        let sql = where_sql(&[
+            filter("i.aiAgentId", "in", &["3", "null"]),
+            filter("i.aiAgentId", "not in", &["5"]),
+        ]);
+        assert_eq!(
+            sql,
+            "SELECT t.id FROM ticket.ticket t WHERE (EXISTS (SELECT 1 FROM ticket.ticket_intent i \
+             WHERE i.ticket_id = t.id AND i.ai_agent_id = ANY($1)) OR NOT EXISTS (SELECT 1 FROM \
+             ticket.ticket_intent i WHERE i.ticket_id = t.id)) AND ((EXISTS (SELECT 1 FROM \
+             ticket.ticket_intent i WHERE i.ticket_id = t.id AND i.ai_agent_id = ANY($2))) \
+             IS NOT TRUE)"
+        );
+        let sql = where_sql(&[filter("i.aiAgentId", "=", &["null"])]);
+        assert!(
+            sql.ends_with(
+                "WHERE (NOT EXISTS (SELECT 1 FROM ticket.ticket_intent i WHERE i.ticket_id = t.id))"
+            ),
+            "{sql}"
+        );
+        assert!(Condition::parse(&filter("i.aiAgentId", ">", &["3"]), Utc::now()).is_err());
+        assert!(Condition::parse(&filter("i.aiAgentId", "in", &["x"]), Utc::now()).is_err());
     }
 }

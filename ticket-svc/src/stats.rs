@@ -1,11 +1,12 @@
-//! `GET /ticket/stats`, answered from the read model the projections keep
-//! (`ticket.stats_ticket`). It lags the ticket table by the event path, by design.
+//! `GET /ticket/stats`, answered from the read models the projections keep
+//! (`ticket.stats_ticket`, `ticket.ticket_intent`). It lags the ticket table by the event path,
+//! by design.
 
 use enneo_common::service_error::Result;
 use enneo_proto::ticket::v1 as pb;
 use sqlx::PgPool;
 
-/// Open tickets in total and by channel, priority and tag; every status by count.
+/// Open tickets in total and by channel, priority, tag and AI agent; every status by count.
 pub async fn read(pool: &PgPool) -> Result<pb::GetTicketStatsResponse> {
     let counts = |sql: &'static str| async move {
         let rows: Vec<(String, i64)> = sqlx::query_as(sql).fetch_all(pool).await?;
@@ -31,6 +32,20 @@ pub async fn read(pool: &PgPool) -> Result<pb::GetTicketStatsResponse> {
          WHERE status = 'open' GROUP BY tag_id ORDER BY count(*) DESC, tag_id",
     )
     .await?;
+    // From agent-svc's events, joined to this model's open tickets.
+    let by_ai_agent = counts(
+        "SELECT i.ai_agent_id::text, count(*) FROM ticket.ticket_intent i \
+         JOIN ticket.stats_ticket s USING (ticket_id) WHERE s.status = 'open' \
+         GROUP BY i.ai_agent_id ORDER BY count(*) DESC, i.ai_agent_id",
+    )
+    .await?;
     let total = by_status.iter().filter(|c| c.key == "open").map(|c| c.count).sum();
-    Ok(pb::GetTicketStatsResponse { total, by_status, by_channel, by_priority, by_tag })
+    Ok(pb::GetTicketStatsResponse {
+        total,
+        by_status,
+        by_channel,
+        by_priority,
+        by_tag,
+        by_ai_agent,
+    })
 }

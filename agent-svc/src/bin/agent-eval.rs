@@ -8,9 +8,9 @@
 //!   gold value.
 //!
 //! `cargo run --release -p agent-svc --bin agent-eval -- [--set PATH] [--defaults DIR]
-//! [--embeddings-url URL] [--errors]`
+//! [--embeddings-url URL] [--errors] [--folds K] [--latency N] [--cache DIR] [--dump FILE]`
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -38,9 +38,25 @@ struct Args {
     embeddings_url: String,
     #[arg(long, default_value = "multilingual-e5-small")]
     embeddings_model: String,
-    /// Probability a sentence must reach for its agent to be detected.
+    /// Score a unit must reach for its agent to be detected.
     #[arg(long, default_value_t = agent_svc::detection::DEFAULT_THRESHOLD)]
     threshold: f32,
+    /// Vector cache for examples, background and the set's units, so a rerun embeds only
+    /// what changed; empty: no cache.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/agent-eval-cache"))]
+    cache: String,
+    /// Write the units and vectors of the set and the catalogue as JSON (for offline analysis).
+    #[arg(long)]
+    dump: Option<PathBuf>,
+    /// Messages whose detection latency is measured with uncached embeddings calls (0: none).
+    #[arg(long, default_value_t = usize::MAX)]
+    latency: usize,
+    /// Keyword bonus (default: the detector's).
+    #[arg(long)]
+    keyword_bonus: Option<f32>,
+    /// Also cross-validate the threshold and keyword bonus over the set with this many folds.
+    #[arg(long, default_value_t = 0)]
+    folds: usize,
 }
 
 /// An agent as far as evaluation needs it: its message parameters and their hints.
@@ -49,7 +65,7 @@ pub struct Agent {
     pub parameters: Vec<(String, Hint)>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Clone)]
 #[serde(rename_all = "camelCase")]
 pub struct Example {
     pub id: String,
@@ -235,6 +251,7 @@ mod detection_report {
     use super::*;
     use agent_svc::detection::{self, AgentProfile, Detector};
     use agent_svc::providers::Endpoint;
+    use agent_svc::providers::cache::VectorCache;
     use agent_svc::providers::embeddings::{EmbeddingsClient, InputType};
 
     #[derive(Default, Clone, Copy)]
@@ -286,35 +303,147 @@ mod detection_report {
         profiles.sort_by(|a, b| a.slug.cmp(&b.slug));
         let background: Value =
             serde_json::from_str(&std::fs::read_to_string(args.defaults.join("background.json"))?)?;
+        let cache = VectorCache::new((!args.cache.is_empty()).then(|| PathBuf::from(&args.cache)));
+        let background = detection::background(&background);
+        let started = Instant::now();
+        let mut vectors = Vec::with_capacity(profiles.len());
+        for p in &profiles {
+            vectors.push(cache.embed(&client, &p.examples, InputType::Query).await?);
+        }
+        let background_vectors = cache.embed(&client, &background, InputType::Query).await?;
+        let embed_time = started.elapsed();
         let started = Instant::now();
         let detector =
-            Detector::build(profiles.clone(), &detection::background(&background), &client)
-                .await
-                .context("building the detector")?;
+            Detector::from_vectors(profiles.clone(), vectors.clone(), background_vectors.clone());
         let build_time = started.elapsed();
 
-        // Embed each message once; the threshold sweep below reuses the vectors.
+        // Each message's units are embedded once (from the cache on a rerun); the threshold
+        // sweep and the folds reuse them. Latency is measured apart, with uncached calls.
         let mut embedded = Vec::with_capacity(set.len());
-        let mut times = Vec::new();
         for ex in set {
+            let message = detection::Message { subject: &ex.subject, body: &ex.body };
+            let units = Detector::units(&message);
+            let vectors = cache.embed(&client, &units, InputType::Query).await?;
+            embedded.push((units, vectors));
+        }
+        let mut times = Vec::new();
+        for ex in set.iter().take(args.latency) {
             let message = detection::Message { subject: &ex.subject, body: &ex.body };
             let t = Instant::now();
             let units = Detector::units(&message);
             let vectors = client.embed(&units, InputType::Query).await?;
             let _ = detector.classify(&units, &vectors);
             times.push(t.elapsed());
-            embedded.push((units, vectors));
         }
-        let score = |detector: &Detector| {
+        if let Some(path) = &args.dump {
+            let agents: Vec<Value> = profiles
+                .iter()
+                .zip(&vectors)
+                .map(|(p, v)| {
+                    serde_json::json!({"slug": p.slug, "examples": p.examples,
+                        "negative": p.negative, "vectors": v})
+                })
+                .collect();
+            let messages: Vec<Value> = set
+                .iter()
+                .zip(&embedded)
+                .map(|(ex, (units, v))| {
+                    serde_json::json!({"id": ex.id, "lang": ex.lang, "intents": ex.intents,
+                        "units": units, "vectors": v})
+                })
+                .collect();
+            let doc = serde_json::json!({"agents": agents,
+                "background": {"texts": background, "vectors": background_vectors},
+                "messages": messages});
+            std::fs::write(path, serde_json::to_vec(&doc)?)?;
+        }
+        if times.is_empty() {
+            times.push(Duration::ZERO);
+        }
+        times.sort();
+        let pct = |q: f64| {
+            times[((times.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+        };
+
+        let mut detector = detector;
+        let predict = |detector: &Detector| -> Vec<Vec<detection::Detection>> {
+            embedded.iter().map(|(units, vectors)| detector.classify(units, vectors)).collect()
+        };
+        let slugs: Vec<String> = profiles.iter().map(|p| p.slug.clone()).collect();
+        let mut sweep = Vec::new();
+        for t in [0.4f32, 0.5, 0.6, 0.7, 0.8, 0.9] {
+            detector.threshold = t;
+            let s = Score::of(&slugs, set, &predict(&detector));
+            sweep.push(format!(
+                "| {t:.1} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                s.micro().precision(),
+                s.micro().recall(),
+                s.micro().f1(),
+                s.exact()
+            ));
+        }
+        detector.threshold = args.threshold;
+        if let Some(bonus) = args.keyword_bonus {
+            detector.keyword_bonus = bonus;
+        }
+        let found = predict(&detector);
+        let score = Score::of(&slugs, set, &found);
+
+        println!(
+            "## Intent detection (embeddings + classifier, no LLM), threshold {}, keyword bonus {}\n",
+            detector.threshold, detector.keyword_bonus
+        );
+        score.print();
+        println!(
+            "detection per message ({} messages, uncached): p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms\n\
+             catalogue embedded in {:.1} s (cached: only new texts), classifier trained in {:.2} s\n",
+            times.len(),
+            pct(0.5),
+            pct(0.95),
+            pct(1.0),
+            embed_time.as_secs_f64(),
+            build_time.as_secs_f64()
+        );
+        println!(
+            "| threshold | micro P | micro R | micro F1 | exact-set |\n|---:|---:|---:|---:|---:|"
+        );
+        sweep.iter().for_each(|row| println!("{row}"));
+        println!();
+        if args.errors {
+            for (ex, found) in set.iter().zip(&found) {
+                let predicted: BTreeSet<&str> = found.iter().map(|d| d.slug.as_str()).collect();
+                let gold: BTreeSet<&str> = ex.intents.iter().map(String::as_str).collect();
+                if predicted != gold {
+                    let got: Vec<_> = found
+                        .iter()
+                        .map(|d| format!("{} {:.2} «{}»", d.slug, d.confidence, d.evidence))
+                        .collect();
+                    println!("{} gold {gold:?} got {got:?}", ex.id);
+                }
+            }
+            println!();
+        }
+        if args.folds > 1 {
+            cross_validate(args.folds, &slugs, set, &mut detector, &embedded);
+        }
+        Ok(())
+    }
+
+    /// Scores of one prediction per message against the gold intents.
+    struct Score {
+        per: BTreeMap<String, Counts>,
+        exact: usize,
+        messages: usize,
+    }
+
+    impl Score {
+        fn of(slugs: &[String], set: &[Example], found: &[Vec<detection::Detection>]) -> Self {
             let mut per: BTreeMap<String, Counts> =
-                profiles.iter().map(|p| (p.slug.clone(), Counts::default())).collect();
-            let (mut exact, mut errors) = (0usize, Vec::new());
-            for (ex, (units, vectors)) in set.iter().zip(&embedded) {
-                let found = detector.classify(units, vectors);
-                let predicted: std::collections::BTreeSet<&str> =
-                    found.iter().map(|d| d.slug.as_str()).collect();
-                let gold: std::collections::BTreeSet<&str> =
-                    ex.intents.iter().map(String::as_str).collect();
+                slugs.iter().map(|s| (s.clone(), Counts::default())).collect();
+            let mut exact = 0;
+            for (ex, found) in set.iter().zip(found) {
+                let predicted: BTreeSet<&str> = found.iter().map(|d| d.slug.as_str()).collect();
+                let gold: BTreeSet<&str> = ex.intents.iter().map(String::as_str).collect();
                 exact += usize::from(predicted == gold);
                 for (slug, c) in per.iter_mut() {
                     match (gold.contains(slug.as_str()), predicted.contains(slug.as_str())) {
@@ -324,87 +453,145 @@ mod detection_report {
                         (false, false) => {}
                     }
                 }
-                if predicted != gold {
-                    let got: Vec<_> =
-                        found.iter().map(|d| (d.slug.clone(), d.confidence)).collect();
-                    errors.push(format!("{} gold {gold:?} got {got:?}", ex.id));
-                }
             }
-            (per, exact, errors)
-        };
-        let mut detector = detector;
-        let mut sweep = Vec::new();
-        for t in [0.5f32, 0.6, 0.7, 0.8, 0.9] {
-            detector.threshold = t;
-            let (per, exact, _) = score(&detector);
-            let micro = per.values().fold(Counts::default(), |a, c| Counts {
+            Self { per, exact, messages: set.len() }
+        }
+
+        fn add(&mut self, other: &Score) {
+            for (slug, c) in &other.per {
+                let mine = self.per.entry(slug.clone()).or_default();
+                mine.tp += c.tp;
+                mine.fp += c.fp;
+                mine.fn_ += c.fn_;
+            }
+            self.exact += other.exact;
+            self.messages += other.messages;
+        }
+
+        fn micro(&self) -> Counts {
+            self.per.values().fold(Counts::default(), |a, c| Counts {
                 tp: a.tp + c.tp,
                 fp: a.fp + c.fp,
                 fn_: a.fn_ + c.fn_,
-            });
-            sweep.push(format!(
-                "| {t:.1} | {:.3} | {:.3} | {:.3} | {:.3} |",
+            })
+        }
+
+        fn macro_f1(&self) -> f64 {
+            self.per.values().map(Counts::f1).sum::<f64>() / self.per.len().max(1) as f64
+        }
+
+        fn exact(&self) -> f64 {
+            self.exact as f64 / self.messages.max(1) as f64
+        }
+
+        fn print(&self) {
+            println!("| agent | tp | fp | fn | precision | recall | F1 |");
+            println!("|---|---:|---:|---:|---:|---:|---:|");
+            for (slug, c) in &self.per {
+                println!(
+                    "| {slug} | {} | {} | {} | {:.3} | {:.3} | {:.3} |",
+                    c.tp,
+                    c.fp,
+                    c.fn_,
+                    c.precision(),
+                    c.recall(),
+                    c.f1()
+                );
+            }
+            let micro = self.micro();
+            println!(
+                "\nmicro P {:.3} R {:.3} F1 {:.3} | macro F1 {:.3} | exact-set accuracy {:.3} ({}/{})",
                 micro.precision(),
                 micro.recall(),
                 micro.f1(),
-                exact as f64 / set.len().max(1) as f64
-            ));
-        }
-        detector.threshold = args.threshold;
-        let (per, exact, errors) = score(&detector);
-
-        println!(
-            "## Intent detection (embeddings + classifier, no LLM), threshold {}\n",
-            args.threshold
-        );
-        println!("| agent | tp | fp | fn | precision | recall | F1 |");
-        println!("|---|---:|---:|---:|---:|---:|---:|");
-        let mut micro = Counts::default();
-        for (slug, c) in &per {
-            println!(
-                "| {slug} | {} | {} | {} | {:.3} | {:.3} | {:.3} |",
-                c.tp,
-                c.fp,
-                c.fn_,
-                c.precision(),
-                c.recall(),
-                c.f1()
+                self.macro_f1(),
+                self.exact(),
+                self.exact,
+                self.messages
             );
-            micro.tp += c.tp;
-            micro.fp += c.fp;
-            micro.fn_ += c.fn_;
         }
-        let macro_f1 = per.values().map(Counts::f1).sum::<f64>() / per.len().max(1) as f64;
-        times.sort();
-        let pct = |q: f64| {
-            times[((times.len() as f64 - 1.0) * q).round() as usize].as_secs_f64() * 1000.0
+    }
+
+    /// Threshold and keyword bonus chosen on K−1 folds and scored on the held-out fold, three
+    /// times with different shuffles; the held-out predictions are pooled. The classifier itself
+    /// never sees the set (it is trained on the agents' examples), so this measures how much the
+    /// two tuned numbers overfit the set.
+    fn cross_validate(
+        folds: usize,
+        slugs: &[String],
+        set: &[Example],
+        detector: &mut Detector,
+        embedded: &[(Vec<String>, Vec<Vec<f32>>)],
+    ) {
+        const THRESHOLDS: [f32; 9] = [0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8];
+        const BONUSES: [f32; 5] = [0.0, 0.1, 0.2, 0.3, 0.4];
+        let mut grid = Vec::new();
+        for &t in &THRESHOLDS {
+            for &k in &BONUSES {
+                detector.threshold = t;
+                detector.keyword_bonus = k;
+                let found: Vec<_> = embedded.iter().map(|(u, v)| detector.classify(u, v)).collect();
+                grid.push(((t, k), found));
+            }
+        }
+        let mut pooled: Option<Score> = None;
+        let mut chosen = Vec::new();
+        for repeat in 0..3u64 {
+            let order = shuffled(set.len(), repeat);
+            for fold in 0..folds {
+                let test: Vec<usize> = order.iter().copied().skip(fold).step_by(folds).collect();
+                let train: Vec<usize> =
+                    order.iter().copied().filter(|i| !test.contains(i)).collect();
+                let subset = |idx: &[usize], found: &[Vec<detection::Detection>]| {
+                    let ex: Vec<Example> = idx.iter().map(|&i| set[i].clone()).collect();
+                    let f: Vec<_> = idx.iter().map(|&i| found[i].clone()).collect();
+                    Score::of(slugs, &ex, &f)
+                };
+                let (params, found) = grid
+                    .iter()
+                    .max_by(|a, b| {
+                        let objective = |s: Score| s.micro().f1() + s.exact();
+                        objective(subset(&train, &a.1)).total_cmp(&objective(subset(&train, &b.1)))
+                    })
+                    .expect("a non-empty grid");
+                chosen.push(*params);
+                let held_out = subset(&test, found);
+                match &mut pooled {
+                    Some(p) => p.add(&held_out),
+                    None => pooled = Some(held_out),
+                }
+            }
+        }
+        println!(
+            "## Cross-validation: {folds} folds × 3 shuffles, threshold and keyword bonus chosen on the training folds (micro F1 + exact-set)\n"
+        );
+        if let Some(pooled) = pooled {
+            pooled.print();
+        }
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for (t, k) in chosen {
+            *counts.entry(format!("{t:.2}/{k:.1}")).or_default() += 1;
+        }
+        let list: Vec<String> = counts.iter().map(|(p, n)| format!("{p} ×{n}")).collect();
+        println!("chosen threshold/bonus per fold: {}\n", list.join(", "));
+    }
+
+    /// `0..n` in an order fixed by `seed` (SplitMix64), so folds are the same on every run.
+    fn shuffled(n: usize, seed: u64) -> Vec<usize> {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(1);
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
         };
-        println!(
-            "\nmicro P {:.3} R {:.3} F1 {:.3} | macro F1 {:.3} | exact-set accuracy {:.3} ({exact}/{})",
-            micro.precision(),
-            micro.recall(),
-            micro.f1(),
-            macro_f1,
-            exact as f64 / set.len().max(1) as f64,
-            set.len()
-        );
-        println!(
-            "detection per message: p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms; detector built in {:.1} s\n",
-            pct(0.5),
-            pct(0.95),
-            pct(1.0),
-            build_time.as_secs_f64()
-        );
-        println!(
-            "| threshold | micro P | micro R | micro F1 | exact-set |\n|---:|---:|---:|---:|---:|"
-        );
-        sweep.iter().for_each(|row| println!("{row}"));
-        println!();
-        if args.errors {
-            errors.iter().for_each(|e| println!("{e}"));
-            println!();
+        let mut order: Vec<usize> = (0..n).collect();
+        for i in (1..n).rev() {
+            let j = (next() % (i as u64 + 1)) as usize;
+            order.swap(i, j);
         }
-        Ok(())
+        order
     }
 }
 

@@ -1,18 +1,27 @@
 //! Intent detection without an LLM.
 //!
-//! A message is cut into units: its subject and the sentences of its newest part without the
-//! signature (quoted history and footers are not evidence). Each unit is embedded and scored by
-//! a classifier trained on the agents' examples against background sentences that ask for
-//! nothing; an agent is detected when some unit gives it at least [`Detector::threshold`], and
-//! not when that unit also holds one of the agent's negative phrases ("nicht kündigen"). Since
-//! every unit votes on its own, one message yields several intents when different sentences ask
-//! for different things. The confidence is the best unit's probability.
+//! A message is cut into units: its subject and the sentences of its newest part without
+//! letterhead and signature (quoted history and footers are not evidence). Each unit is embedded
+//! and scored by a classifier trained on the agents' examples against background sentences that
+//! ask for nothing. Since every unit votes on its own, one message yields several intents when
+//! different sentences ask for different things; each pair of neighbouring units votes too (the
+//! mean of their vectors), because a request is often split over two ("Ich habe die Bank
+//! gewechselt." + "Neue IBAN: …").
+//!
+//! A unit's score for an agent is the classifier's probability plus [`KEYWORD_BONUS`] when the
+//! unit holds one of the agent's keywords: the words a human would look for are evidence the
+//! embedding alone sometimes misses. A unit that holds one of the agent's negative phrases
+//! ("nicht kündigen") does not count for that agent. An agent is detected when its best unit
+//! reaches [`Detector::threshold`]; the confidence is that score, capped at 1.
 
 pub mod classifier;
 pub mod lexical;
 pub mod queue;
 pub mod runtime;
 
+use std::sync::LazyLock;
+
+use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -22,11 +31,26 @@ use crate::text;
 use classifier::Classifier;
 use lexical::Phrases;
 
-/// Probability a unit must reach for its agent to count as detected.
-pub const DEFAULT_THRESHOLD: f32 = 0.7;
+/// Score a unit must reach for its agent to count as detected (chosen with `agent-eval
+/// --folds`, see `agent-svc/eval/README.md`).
+pub const DEFAULT_THRESHOLD: f32 = 0.6;
+/// Added to a unit's probability for an agent when the unit holds one of its keywords.
+pub const KEYWORD_BONUS: f32 = 0.3;
 /// Units beyond this many are not read: the ask is almost always near the top, and the cost of
 /// a message must stay bounded.
 const MAX_UNITS: usize = 12;
+
+static SUBJECT_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(betreff|betr\.|subject|re|aw|wg|fw|fwd)\s*:").unwrap());
+static SALUTATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(sehr geehrte|geehrte|liebe|lieber|hallo|hi|hey|guten (tag|morgen|abend)|moin|servus|gruess gott|grueezi|dear|hello|good (morning|afternoon|evening))\b[^.?:;]*$").unwrap()
+});
+
+/// A unit that is only a salutation ("Sehr geehrte Damen und Herren,", "Hi there!").
+fn is_salutation(unit: &str) -> bool {
+    let folded = text::fold(unit);
+    text::words(&folded).len() <= 6 && SALUTATION.is_match(folded.trim_end_matches([',', '!', ' ']))
+}
 
 /// What detection knows of one agent.
 #[derive(Debug, Clone)]
@@ -37,11 +61,14 @@ pub struct AgentProfile {
     pub examples: Vec<String>,
     /// Phrases that, in the same sentence, mean the opposite or a near miss.
     pub negative: Vec<String>,
+    /// Words and phrases that are evidence for the agent (`keywords`).
+    pub keywords: Vec<String>,
 }
 
 impl AgentProfile {
     /// What detection reads of a stored agent: `detectionDetails.aiDetection`'s prompts,
-    /// `examples` and `negativeKeywords` (each a list, or an object of lists per language).
+    /// `examples`, `keywords` and `negativeKeywords` (each a list, or an object of lists per
+    /// language).
     pub fn from_definition(id: i64, agent: &Value) -> Self {
         let ai = agent.pointer("/settings/detectionDetails/aiDetection").unwrap_or(&Value::Null);
         let mut examples = texts(ai.get("examples"));
@@ -54,6 +81,7 @@ impl AgentProfile {
             slug: agent.get("slug").and_then(Value::as_str).unwrap_or_default().to_owned(),
             examples,
             negative: texts(ai.get("negativeKeywords")),
+            keywords: texts(ai.get("keywords")),
         }
     }
 }
@@ -91,10 +119,18 @@ pub struct Message<'a> {
     pub body: &'a str,
 }
 
+struct Agent {
+    profile: AgentProfile,
+    negative: Phrases,
+    keywords: Phrases,
+}
+
 pub struct Detector {
-    agents: Vec<(AgentProfile, Phrases)>,
+    agents: Vec<Agent>,
     classifier: Classifier,
     pub threshold: f32,
+    /// What a keyword adds to a unit's probability ([`KEYWORD_BONUS`] unless tuned).
+    pub keyword_bonus: f32,
 }
 
 impl Detector {
@@ -127,28 +163,41 @@ impl Detector {
         let classifier = Classifier::train(&samples, none + 1);
         let agents = agents
             .into_iter()
-            .map(|a| {
-                let phrases = Phrases::new(&a.negative);
-                (a, phrases)
+            .map(|a| Agent {
+                negative: Phrases::new(&a.negative),
+                keywords: Phrases::new(&a.keywords),
+                profile: a,
             })
             .collect();
-        Self { agents, classifier, threshold: DEFAULT_THRESHOLD }
+        Self { agents, classifier, threshold: DEFAULT_THRESHOLD, keyword_bonus: KEYWORD_BONUS }
     }
 
-    /// The units of a message: subject, then the sentences of the newest part without signature.
+    /// The units of a message: subject, then the sentences of the newest part without
+    /// letterhead (the sender's address and date) and signature. Bare salutations are left out:
+    /// they never carry an intent, and every unit costs embedding time.
     pub fn units(message: &Message<'_>) -> Vec<String> {
         let newest = text::newest_part(message.body);
-        let (main, _signature) = text::split_signature(&newest);
+        let layout = text::layout(&newest);
+        let start = layout.letterhead_end.min(layout.signature_start);
         let mut units: Vec<String> = Vec::new();
         let subject = message.subject.trim();
         if !subject.is_empty() {
             units.push(subject.to_owned());
         }
+        // A letter's subject line sits in its letterhead; it is the only part of it kept.
         units.extend(
-            text::sentences(main)
+            newest[..start]
+                .lines()
+                .map(str::trim)
+                .filter(|l| SUBJECT_LINE.is_match(&text::fold(l)))
+                .map(str::to_owned),
+        );
+        units.extend(
+            text::sentences(&newest[start..layout.signature_start])
                 .into_iter()
                 .map(|s| s.text.trim().to_owned())
-                .filter(|s| s.chars().filter(|c| c.is_alphabetic()).count() >= 3),
+                .filter(|s| s.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+                .filter(|s| !is_salutation(s)),
         );
         units.truncate(MAX_UNITS);
         units
@@ -167,36 +216,77 @@ impl Detector {
 
     /// Detection from already embedded units (pure).
     pub fn classify(&self, units: &[String], vectors: &[Vec<f32>]) -> Vec<Detection> {
-        let mut best: Vec<Option<(f32, usize)>> = vec![None; self.agents.len()];
-        for (u, (unit, vector)) in units.iter().zip(vectors).enumerate() {
-            let folded = text::fold(unit);
-            let p = self.classifier.probabilities(vector);
-            for (i, (_, negative)) in self.agents.iter().enumerate() {
-                if p[i] < self.threshold || negative.any_in(&folded) {
-                    continue;
-                }
-                if best[i].is_none_or(|(b, _)| p[i] > b) {
-                    best[i] = Some((p[i], u));
+        let mut best: Vec<Option<(f32, String)>> = vec![None; self.agents.len()];
+        let mut vote = |scores: &[Option<f32>], evidence: &dyn Fn() -> String| {
+            for (i, score) in scores.iter().enumerate() {
+                let Some(score) = *score else { continue };
+                if score >= self.threshold && best[i].as_ref().is_none_or(|(b, _)| score > *b) {
+                    best[i] = Some((score, evidence()));
                 }
             }
+        };
+        let n = units.len().min(vectors.len());
+        let evidence: Vec<Evidence> = units[..n].iter().map(|u| self.evidence(u)).collect();
+        for u in 0..n {
+            vote(&self.scores(&vectors[u], &[&evidence[u]]), &|| units[u].clone());
+        }
+        for u in 1..n {
+            let pair: Vec<f32> =
+                vectors[u - 1].iter().zip(&vectors[u]).map(|(a, b)| a + b).collect();
+            vote(&self.scores(&pair, &[&evidence[u - 1], &evidence[u]]), &|| {
+                format!("{} {}", units[u - 1], units[u])
+            });
         }
         let mut out: Vec<Detection> = best
             .into_iter()
             .enumerate()
             .filter_map(|(i, hit)| {
-                let (confidence, unit) = hit?;
-                let agent = &self.agents[i].0;
+                let (score, evidence) = hit?;
+                let agent = &self.agents[i].profile;
                 Some(Detection {
                     agent_id: agent.id,
                     slug: agent.slug.clone(),
-                    confidence: (confidence * 100.0).round() / 100.0,
-                    evidence: units[unit].clone(),
+                    confidence: (score.min(1.0) * 100.0).round() / 100.0,
+                    evidence,
                 })
             })
             .collect();
         out.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         out
     }
+
+    /// Which agents' keywords and negative phrases a unit holds.
+    fn evidence(&self, unit: &str) -> Evidence {
+        let folded = text::fold(unit);
+        Evidence {
+            keyword: self.agents.iter().map(|a| a.keywords.any_in(&folded)).collect(),
+            negative: self.agents.iter().map(|a| a.negative.any_in(&folded)).collect(),
+        }
+    }
+
+    /// Each agent's score for a vector whose text holds `evidence`; `None` where negated.
+    fn scores(&self, vector: &[f32], evidence: &[&Evidence]) -> Vec<Option<f32>> {
+        let p = self.classifier.probabilities(&unit_length(vector));
+        (0..self.agents.len())
+            .map(|i| {
+                if evidence.iter().any(|e| e.negative[i]) {
+                    return None;
+                }
+                let keyword = evidence.iter().any(|e| e.keyword[i]);
+                Some(p[i] + if keyword { self.keyword_bonus } else { 0.0 })
+            })
+            .collect()
+    }
+}
+
+struct Evidence {
+    keyword: Vec<bool>,
+    negative: Vec<bool>,
+}
+
+fn unit_length(v: &[f32]) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    if norm > 0.0 { v.iter().map(|x| x / norm).collect() } else { v.to_vec() }
 }
 
 #[cfg(test)]
@@ -216,12 +306,14 @@ mod tests {
                 slug: "meter_reading".into(),
                 examples: vec![],
                 negative: vec![],
+                keywords: vec!["zählerstand".into()],
             },
             AgentProfile {
                 id: 2,
                 slug: "cancel_contract".into(),
                 examples: vec![],
                 negative: vec!["nicht kündigen".into()],
+                keywords: vec![],
             },
         ];
         let examples = |i| (0..8).map(|k| axis(i, k as f32 * 0.01)).collect::<Vec<_>>();
@@ -248,6 +340,47 @@ mod tests {
         assert!(d.classify(&["Danke".to_owned()], &[axis(2, 0.0)]).is_empty());
         let negated = vec!["Ich möchte nicht kündigen".to_owned()];
         assert!(d.classify(&negated, &[axis(1, 0.0)]).is_empty());
+    }
+
+    #[test]
+    fn a_keyword_lifts_a_unit_the_classifier_is_unsure_about() {
+        let d = detector();
+        // Halfway between meter reading and background: below the threshold on its own.
+        let unsure = vec![0.7, 0.0, 0.7, 0.0];
+        assert!(d.classify(&["Stand 4711".to_owned()], std::slice::from_ref(&unsure)).is_empty());
+        let found = d.classify(&["Zählerstand 4711".to_owned()], &[unsure]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].slug, "meter_reading");
+        assert!(found[0].confidence <= 1.0);
+    }
+
+    #[test]
+    fn neighbouring_units_vote_together() {
+        let d = detector();
+        // Each half leans to cancelling, neither is sure; together they are.
+        let units = vec!["Mein Vertrag".to_owned(), "soll enden".to_owned()];
+        let vectors = vec![vec![0.3, 0.75, 0.6, 0.0], vec![0.0, 0.75, 0.6, 0.3]];
+        let alone: Vec<_> = units
+            .iter()
+            .zip(&vectors)
+            .flat_map(|(u, v)| d.classify(std::slice::from_ref(u), std::slice::from_ref(v)))
+            .collect();
+        let together = d.classify(&units, &vectors);
+        assert!(together.iter().any(|f| f.slug == "cancel_contract"), "{together:?} {alone:?}");
+        let cancel = together.iter().find(|f| f.slug == "cancel_contract").unwrap();
+        if !alone.iter().any(|f| f.slug == "cancel_contract") {
+            assert_eq!(cancel.evidence, "Mein Vertrag soll enden");
+        }
+    }
+
+    #[test]
+    fn units_drop_salutations_and_the_letterhead_but_keep_a_subject_line() {
+        let body = "Gerda Hoffmann\nLindenallee 14\n34117 Kassel\n\nKassel, den 25. September 2026\n\nBetreff: Zählerstand\n\nSehr geehrte Damen und Herren,\n\nder Stand ist 4711 kWh.\n\nHochachtungsvoll\nGerda Hoffmann";
+        let units = Detector::units(&Message { subject: "", body });
+        assert_eq!(units, ["Betreff: Zählerstand", "der Stand ist 4711 kWh."]);
+        let body = "Hallo Frau Weber,\n\nhallo, ich kündige hiermit.\nDear Sir or Madam,";
+        let units = Detector::units(&Message { subject: "", body });
+        assert_eq!(units, ["hallo, ich kündige hiermit."]);
     }
 
     #[test]

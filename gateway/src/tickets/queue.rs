@@ -72,6 +72,9 @@ pub struct StatsResponse {
     by_priority: BTreeMap<String, i64>,
     /// Open tickets per tag, most frequent first.
     tags: Vec<TagCount>,
+    /// Open tickets per AI agent among their active intents, most frequent first (a ticket
+    /// with intents of several agents counts for each).
+    intents: Vec<AiAgentCount>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -81,10 +84,17 @@ pub struct TagCount {
     count: i64,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AiAgentCount {
+    ai_agent_id: i64,
+    count: i64,
+}
+
 /// Get ticket stats.
 ///
-/// Served from a read model that ticket events keep up to date, so a change shows here a
-/// moment after it is made.
+/// Served from read models that ticket and intent events keep up to date, so a change shows
+/// here a moment after it is made.
 #[utoipa::path(get, path = "/ticket/stats", tag = "ticket",
     responses((status = 200, body = Success<StatsResponse>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn ticket_stats(
@@ -106,6 +116,11 @@ pub async fn ticket_stats(
             .by_tag
             .into_iter()
             .filter_map(|c| Some(TagCount { tag_id: c.key.parse().ok()?, count: c.count }))
+            .collect(),
+        intents: stats
+            .by_ai_agent
+            .into_iter()
+            .filter_map(|c| Some(AiAgentCount { ai_agent_id: c.key.parse().ok()?, count: c.count }))
             .collect(),
     }))
 }

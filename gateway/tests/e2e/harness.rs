@@ -156,7 +156,14 @@ impl Stack {
             &prefix,
             None,
             &shutdown,
-            quality_svc::run,
+            |config, listener, shutdown| {
+                let quality = quality_svc::Config {
+                    agent_url: format!("http://{agent}"),
+                    ticket_url: format!("http://{ticket}"),
+                    ..quality_svc::Config::default()
+                };
+                quality_svc::run(config, quality, listener, shutdown)
+            },
         )
         .await;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -109,7 +109,8 @@ async fn only_whitelisted_keys_and_fields_reach_sql() {
         json!({"filters": [{"key": "t.status", "comparator": "in", "values": [{"a": 1}]}]}),
         json!({"filters": [{"key": "t.status", "comparator": "in", "values": ["open"], "sql": "1"}]}),
         json!({"filters": [{"key": "t.closedAt", "comparator": "in", "values": ["null"]}]}),
-        json!({"filters": [{"key": "i.aiAgentId", "comparator": "=", "value": 1}]}),
+        json!({"filters": [{"key": "w.id", "comparator": "=", "value": 1}]}),
+        json!({"filters": [{"key": "i.aiAgentId", "comparator": ">", "value": 1}]}),
         json!({"limit": 0}),
         json!({"offset": -1}),
     ];

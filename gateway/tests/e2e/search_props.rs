@@ -10,6 +10,7 @@
 //! - date keys take `YYYY-MM-DD[ HH:MM:SS]` (UTC), `CURRENT_DATE`, `CURRENT_TIME` and offsets
 //!   from now like `-7 DAY` (months and years are calendar ones); `between` includes both ends;
 //! - tag sets: matchAll ⊆, matchAny ∩, matchExact =, allowed ⊇, excluded ∩ = ∅;
+//! - `i.aiAgentId` is a set like `tt.tagId` (`"null"`: no intent), and orders by its smallest;
 //! - `q`: every term appears in the ticket's subject, summary, body or conversations (case
 //!   insensitive); a number also matches the ticket, contract or customer id; input with fewer
 //!   than four non-numeric characters matches nothing;
@@ -54,6 +55,7 @@ const SPAM_STATUSES: [&str; 4] = ["auto_spam", "auto_programmatic", "auto_clean"
 const SPAM: [&str; 3] = ["auto_spam", "auto_programmatic", "manual_spam"];
 const CUSTOMERS: [&str; 5] = ["8801", "8802", "8803", "8804", "8805"];
 const CONTRACTS: [&str; 6] = ["7001", "7002", "7003", "7004", "7005", "7006"];
+const AI_AGENTS: [i64; 4] = [1, 2, 3, 4];
 const SQL_TIME: &str = "%Y-%m-%d %H:%M:%S";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,6 +121,8 @@ struct Ticket {
     first_response_due_by: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
     tag_ids: Vec<i64>,
+    /// The agents of its intents, as agent-svc's events would have left them.
+    ai_agent_ids: Vec<i64>,
     /// The lower-cased words of subject, summary, body and conversations.
     words: BTreeSet<String>,
 }
@@ -268,6 +272,7 @@ async fn seed(stack: &Stack) -> Vec<Ticket> {
         .await;
         assert_eq!(status, 200, "{stored}");
     }
+    let intents = seed_intents(stack, &mut seq).await;
 
     let (status, page) =
         send(stack.admin(Method::POST, "/ticket/search").json(&json!({"limit": 500}))).await;
@@ -305,11 +310,50 @@ async fn seed(stack: &Stack) -> Vec<Ticket> {
             first_response_due_by: time("firstResponseDueBy"),
             closed_at: time("closedAt"),
             tag_ids: t["tagIds"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect(),
+            ai_agent_ids: intents.iter().filter(|(of, _)| *of == id).map(|(_, a)| *a).collect(),
             words: words(&text),
         });
     }
     assert_eq!(tickets.len(), TICKETS);
     tickets
+}
+
+/// Gives some tickets intents, written straight into ticket-svc's read model (what agent-svc's
+/// `TicketIntentsChanged` would leave there), at a version no real event reaches.
+async fn seed_intents(stack: &Stack, seq: &mut Seq) -> Vec<(i64, i64)> {
+    let mut db = stack.db().await;
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM ticket.ticket ORDER BY id")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    let mut pairs = Vec::new();
+    for id in ids {
+        if seq.chance(60) {
+            pairs.extend(AI_AGENTS.iter().filter(|_| seq.chance(40)).map(|a| (id, *a)));
+        }
+    }
+    // The versions first: that waits for an event being applied (stored conversations make
+    // agent-svc detect and publish), and stops every later one.
+    sqlx::query(
+        "INSERT INTO ticket.ticket_intent_version (ticket_id, version) \
+         SELECT id, 9223372036854775807 FROM ticket.ticket \
+         ON CONFLICT (ticket_id) DO UPDATE SET version = EXCLUDED.version",
+    )
+    .execute(&mut db)
+    .await
+    .unwrap();
+    let (tickets, agents): (Vec<i64>, Vec<i64>) = pairs.iter().copied().unzip();
+    sqlx::query("DELETE FROM ticket.ticket_intent").execute(&mut db).await.unwrap();
+    sqlx::query(
+        "INSERT INTO ticket.ticket_intent (ticket_id, ai_agent_id) \
+         SELECT * FROM unnest($1::bigint[], $2::bigint[])",
+    )
+    .bind(&tickets)
+    .bind(&agents)
+    .execute(&mut db)
+    .await
+    .unwrap();
+    pairs
 }
 
 /// Lower-cased words of a text, HTML tags dropped.
@@ -350,6 +394,7 @@ enum SetKey {
     PartnerId,
     SpamStatus,
     TagId,
+    AiAgentId,
 }
 
 /// A ticket's value for a set key.
@@ -360,7 +405,7 @@ enum Field<'a> {
 }
 
 impl SetKey {
-    const ALL: [SetKey; 11] = [
+    const ALL: [SetKey; 12] = [
         SetKey::Id,
         SetKey::Status,
         SetKey::Channel,
@@ -372,6 +417,7 @@ impl SetKey {
         SetKey::PartnerId,
         SetKey::SpamStatus,
         SetKey::TagId,
+        SetKey::AiAgentId,
     ];
 
     fn name(self) -> &'static str {
@@ -387,6 +433,7 @@ impl SetKey {
             SetKey::PartnerId => "t.partnerId",
             SetKey::SpamStatus => "t.spamStatus",
             SetKey::TagId => "tt.tagId",
+            SetKey::AiAgentId => "i.aiAgentId",
         }
     }
 
@@ -403,6 +450,7 @@ impl SetKey {
             SetKey::PartnerId => Field::Int(t.partner_id),
             SetKey::SpamStatus => Field::Text(t.spam_status.as_deref()),
             SetKey::TagId => Field::Tags(&t.tag_ids),
+            SetKey::AiAgentId => Field::Tags(&t.ai_agent_ids),
         }
     }
 
@@ -428,6 +476,7 @@ impl SetKey {
             SetKey::PartnerId => (1..=4).map(V::Int).collect(),
             SetKey::SpamStatus => texts(&SPAM_STATUSES),
             SetKey::TagId => (1..=7).map(V::Int).collect(),
+            SetKey::AiAgentId => (1..=5).map(V::Int).collect(),
         };
         values.push(V::Null);
         values
@@ -810,7 +859,7 @@ struct Case {
     offset: Option<i64>,
 }
 
-const ORDER_FIELDS: [&str; 9] = [
+const ORDER_FIELDS: [&str; 10] = [
     "t.id",
     "t.createdAt",
     "t.dueBy",
@@ -819,6 +868,7 @@ const ORDER_FIELDS: [&str; 9] = [
     "t.customerId",
     "t.contractId",
     "t.partnerId",
+    "i.aiAgentId",
     "relevance",
 ];
 
@@ -867,6 +917,7 @@ impl Case {
                 "t.customerId" => t.customer_id.clone().map(SortKey::Text),
                 "t.contractId" => t.contract_id.clone().map(SortKey::Text),
                 "t.partnerId" => t.partner_id.map(SortKey::Int),
+                "i.aiAgentId" => t.ai_agent_ids.iter().min().copied().map(SortKey::Int),
                 // t.id, and relevance without q.
                 _ => Some(SortKey::Int(t.id)),
             }
@@ -953,8 +1004,8 @@ fn case_strategy(tickets: &[Ticket]) -> impl Strategy<Value = Case> {
     let compare = {
         let ids = ids.clone();
         (set_key, select(Op::ALL.to_vec()))
-            .prop_filter("tt.tagId compares with = or != only", |(key, op)| {
-                *key != SetKey::TagId || matches!(op, Op::Eq | Op::Ne)
+            .prop_filter("sets compare with = or != only", |(key, op)| {
+                !matches!(key, SetKey::TagId | SetKey::AiAgentId) || matches!(op, Op::Eq | Op::Ne)
             })
             .prop_flat_map(move |(key, op)| {
                 // "null" and "all" are no values to order by; "unassigned" goes in a list.
