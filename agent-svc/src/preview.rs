@@ -18,10 +18,8 @@ pub async fn preview(
     given: &Map<String, Value>,
     toolbox: Arc<Toolbox>,
 ) -> Value {
-    let effects = Effects::recording(toolbox);
-    match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
-        Ok(run) => {
-            let recorded = record(&effects, ticket, &run).await;
+    match recorded_run(agent, ticket, given, toolbox).await {
+        Ok((run, recorded)) => {
             let curl: Vec<&Value> = recorded
                 .iter()
                 .filter_map(|r| match r {
@@ -62,10 +60,8 @@ pub async fn outcome(
     given: &Map<String, Value>,
     toolbox: Arc<Toolbox>,
 ) -> Value {
-    let effects = Effects::recording(toolbox);
-    match runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await {
-        Ok(run) => {
-            let recorded = record(&effects, ticket, &run).await;
+    match recorded_run(agent, ticket, given, toolbox).await {
+        Ok((run, recorded)) => {
             json!({
                 "responseCode": 200,
                 "success": true,
@@ -90,8 +86,20 @@ pub async fn outcome(
     }
 }
 
-/// Everything the run did or would do, recorded: its executor calls, and its reply and close
-/// (as if `informCustomer` were set).
+/// The run with recording effects, and everything it did or would do: its executor calls, and
+/// its reply and close (as if `informCustomer` were set).
+async fn recorded_run(
+    agent: &Value,
+    ticket: &TicketView,
+    given: &Map<String, Value>,
+    toolbox: Arc<Toolbox>,
+) -> Result<(Run, Vec<Recorded>), RunError> {
+    let effects = Effects::recording(toolbox);
+    let run = runner::run_with(agent, ticket, given, Utc::now().date_naive(), &effects).await?;
+    let recorded = record(&effects, ticket, &run).await;
+    Ok((run, recorded))
+}
+
 async fn record(effects: &Effects, ticket: &TicketView, run: &Run) -> Vec<Recorded> {
     if let Some(text) = &run.reply {
         let _ = effects.reply(ticket.id, text).await;

@@ -23,8 +23,8 @@ impl Templates {
         let mut registry = Handlebars::new();
         // Customer replies are plain text: nothing is HTML-escaped.
         registry.register_escape_fn(handlebars::no_escape);
-        registry.register_helper("formatDateDE", Box::new(format_date_de));
-        registry.register_helper("formatDateEN", Box::new(format_date_en));
+        registry.register_helper("formatDateDE", Box::new(format_date("%d.%m.%Y")));
+        registry.register_helper("formatDateEN", Box::new(format_date("%-d %B %Y")));
         registry.register_helper("last4digits", Box::new(last4digits));
         Self { registry, today }
     }
@@ -50,34 +50,26 @@ fn date_arg(h: &Helper<'_>, ctx: &Context) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d").ok()
 }
 
-fn format_date_de(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    if let Some(date) = date_arg(h, ctx) {
-        out.write(&date.format("%d.%m.%Y").to_string())?;
-    } else if let Some(raw) = h.param(0).and_then(|p| p.value().as_str()) {
-        out.write(raw)?;
+/// A helper writing a date argument in `format` (anything that is not a date as it is).
+fn format_date(
+    format: &'static str,
+) -> impl Fn(
+    &Helper<'_>,
+    &Handlebars<'_>,
+    &Context,
+    &mut RenderContext<'_, '_>,
+    &mut dyn Output,
+) -> HelperResult
++ Send
++ Sync {
+    move |h, _, ctx, _, out| {
+        if let Some(date) = date_arg(h, ctx) {
+            out.write(&date.format(format).to_string())?;
+        } else if let Some(raw) = h.param(0).and_then(|p| p.value().as_str()) {
+            out.write(raw)?;
+        }
+        Ok(())
     }
-    Ok(())
-}
-
-fn format_date_en(
-    h: &Helper<'_>,
-    _: &Handlebars<'_>,
-    ctx: &Context,
-    _: &mut RenderContext<'_, '_>,
-    out: &mut dyn Output,
-) -> HelperResult {
-    if let Some(date) = date_arg(h, ctx) {
-        out.write(&date.format("%-d %B %Y").to_string())?;
-    } else if let Some(raw) = h.param(0).and_then(|p| p.value().as_str()) {
-        out.write(raw)?;
-    }
-    Ok(())
 }
 
 fn last4digits(
