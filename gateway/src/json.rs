@@ -50,9 +50,29 @@ fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<Option<T>, ApiError> 
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice(bytes)
-        .map(Some)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    let invalid = |e: serde_json::Error| ApiError::bad_request(format!("invalid JSON body: {e}"));
+    // PostgreSQL stores no NUL in text or jsonb: refuse it here rather than fail on write.
+    // Only a body that spells the escape can hold one (JSON allows no raw control characters).
+    if bytes.windows(6).any(|w| w == br"\u0000") {
+        let value: serde_json::Value = serde_json::from_slice(bytes).map_err(invalid)?;
+        if holds_nul(&value) {
+            return Err(ApiError::bad_request(
+                "JSON strings must not contain the NUL character (\\u0000)",
+            ));
+        }
+        return serde_json::from_value(value).map(Some).map_err(invalid);
+    }
+    serde_json::from_slice(bytes).map(Some).map_err(invalid)
+}
+
+fn holds_nul(value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
 }
 
 /// A body read but not yet parsed, for writes that check the caller's permission first: a
@@ -157,7 +177,20 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{page, query_pairs};
+    use super::{page, parse_json, query_pairs};
+
+    #[test]
+    fn nul_characters_are_refused_and_the_escape_as_text_is_not() {
+        let nul = parse_json::<serde_json::Value>(br#"{"message": "a\u0000b"}"#).unwrap_err();
+        assert_eq!(nul.code, enneo_common::ErrorCode::InvalidArgument);
+        assert!(nul.message.contains("NUL"), "{}", nul.message);
+        assert!(parse_json::<serde_json::Value>(br#"{"k\u0000": 1}"#).is_err());
+        assert!(parse_json::<serde_json::Value>(br#"[["x", {"y": "\u0000"}]]"#).is_err());
+        // An escaped backslash followed by "u0000" is text, not a NUL.
+        let text: serde_json::Value = parse_json(br#"{"message": "a\\u0000b"}"#).unwrap().unwrap();
+        assert_eq!(text["message"], "a\\u0000b");
+        assert!(parse_json::<serde_json::Value>(b"{\"a\": 1").is_err());
+    }
 
     #[test]
     fn pages_default_and_stay_in_range() {

@@ -149,6 +149,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(roles::routes())
         .merge(teams::routes())
         .routes(routes!(meta::version))
+        .routes(routes!(meta::api_health))
         .routes(routes!(docs::page))
         .routes(routes!(docs::yaml))
         .routes(routes!(docs::json));

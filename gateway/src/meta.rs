@@ -42,6 +42,15 @@ pub struct Health {
     services: std::collections::BTreeMap<&'static str, &'static str>,
 }
 
+/// Health of the gateway and every service behind it (public), under the API's base path too:
+/// clients and the vendor's troubleshooting call `${BASE}/health` with `BASE` ending in
+/// `/api/mind`.
+#[utoipa::path(get, path = "/health", tag = "meta", security(()),
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn api_health(state: State<AppState>) -> (StatusCode, Json<Health>) {
+    health(state).await
+}
+
 /// Health of the gateway and every service behind it (public).
 #[utoipa::path(get, path = "/health", tag = "meta", security(()),
     responses((status = 200, body = Health), (status = 503, body = Health)))]

@@ -3,7 +3,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use enneo_common::auth::Caller;
 use enneo_common::grpc::request;
@@ -17,7 +16,7 @@ use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, QueryParams};
+use crate::json::{JsonBody, QueryParams, RawBody};
 
 /// A setting with its definition.
 #[derive(Serialize, ToSchema)]
@@ -161,10 +160,9 @@ pub async fn put_setting(
     State(state): State<AppState>,
     Auth(caller): Auth,
     Path(name): Path<String>,
-    body: Bytes,
+    body: RawBody,
 ) -> Result<Json<SettingView>, ApiError> {
-    let value: Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("the body must be a JSON value: {e}")))?;
+    let value: Value = body.parse()?;
     let req = pb::PutSettingRequest { name, value_json: value.to_string() };
     let saved = state.settings().put_setting(request(req, &caller)).await?.into_inner();
     Ok(Json(saved.setting.map(Into::into).ok_or_else(ApiError::internal)?))

@@ -63,3 +63,26 @@ async fn an_internal_failure_answers_500_and_tells_nothing() {
         assert!(!text.contains(leak), "{leak} leaked: {text}");
     }
 }
+
+/// PostgreSQL stores no NUL character in text or jsonb; such input is the caller's mistake.
+#[tokio::test]
+async fn a_nul_character_in_a_body_is_a_400_that_says_so() {
+    let stack = Stack::start().await;
+    let id = stack.create(json!({"channel": "email", "from": "tom@example.com"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = send(
+        stack
+            .agent(Method::POST, &format!("/ticket/{id}/conversation/reply"))
+            .json(&json!({"content": {"message": "a\u{0}b"}, "type": "text", "direction": "out"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("NUL"), "{body}");
+    let (status, body) =
+        send(stack.admin(Method::PUT, "/settings/locale").json(&json!("en\u{0}GB"))).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, _) =
+        send(stack.admin(Method::PUT, "/settings/locale").json(&json!("en-GB"))).await;
+    assert_eq!(status, 200);
+}

@@ -4,14 +4,16 @@ use serde_json::Value;
 use crate::harness::{Stack, send};
 
 #[tokio::test]
-async fn health_reports_every_service_serving() {
+async fn health_reports_every_service_serving_at_the_root_and_under_the_api() {
     let stack = Stack::start().await;
-    let response = stack.http.get(stack.url("/health")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["status"], "ok");
-    for service in ["ticket-svc", "agent-svc", "quality-svc", "settings-svc"] {
-        assert_eq!(body["services"][service], "serving", "{body}");
+    for path in ["/health", "/api/mind/health"] {
+        let response = stack.http.get(stack.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+        for service in ["ticket-svc", "agent-svc", "quality-svc", "settings-svc"] {
+            assert_eq!(body["services"][service], "serving", "{path}: {body}");
+        }
     }
 }
 

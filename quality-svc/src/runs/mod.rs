@@ -323,7 +323,7 @@ impl Runs {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
+        let cancelled = sqlx::query(
             "UPDATE quality.test_run SET state = 'cancelled', end_date = now() \
              WHERE id = $1 AND state IN ('scheduled', 'processing')",
         )
@@ -331,6 +331,11 @@ impl Runs {
         .execute(&mut *tx)
         .await?;
         let run = get_run(&mut tx, id).await?;
+        // The last worker finished the run meanwhile: nothing is left to cancel, and dropping
+        // the transaction keeps its tickets as they were.
+        if cancelled.rows_affected() == 0 {
+            return Err(Error::Unprocessable(format!("test run {id} is already {}", run.state)));
+        }
         tx.commit().await?;
         Ok(run)
     }
