@@ -118,6 +118,48 @@ impl Llm {
     }
 }
 
+impl Llm {
+    /// The reply to the customer an `llm` response case asks for: `brief` says what to write,
+    /// `data` holds the agent's parameters.
+    pub async fn write_reply(
+        &self,
+        message: &str,
+        brief: &str,
+        data: &Map<String, Value>,
+        lang: crate::extraction::Lang,
+    ) -> Result<String, ProviderError> {
+        let language = match lang {
+            crate::extraction::Lang::De => "German",
+            crate::extraction::Lang::En => "English",
+        };
+        let known: Map<String, Value> = data
+            .iter()
+            .filter(|(k, v)| !k.starts_with('_') && !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let user = format!(
+            "Customer message:\n\"\"\"\n{}\n\"\"\"\n\nWhat to answer: {brief}\nKnown data: {}\n\nWrite the reply \
+             to the customer in {language}, polite and short, without a subject line. State only facts \
+             from the known data; put the text in \"reply\".",
+            clip(message),
+            Value::Object(known)
+        );
+        let schema = json!({"type": "object", "properties": {"reply": {"type": "string"}},
+                            "required": ["reply"], "additionalProperties": false});
+        let system =
+            "You write customer service replies for an energy utility. Answer only with JSON.";
+        let answer = self.client.json(system, &user, "write_reply", &schema, 400).await?;
+        let reply = answer["reply"].as_str().map(str::trim).unwrap_or_default();
+        if reply.is_empty() {
+            return Err(ProviderError::Protocol {
+                url: "chat/completions".into(),
+                message: "an empty reply".into(),
+            });
+        }
+        Ok(reply.to_owned())
+    }
+}
+
 /// The JSON type an LLM can fill for a parameter; structured ones are left to the patterns.
 fn json_type(ty: ParamType) -> Option<&'static str> {
     match ty {

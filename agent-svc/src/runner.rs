@@ -30,6 +30,9 @@ pub struct Run {
     pub decision: Decision,
     /// Phase 2: the customer reply the decision sends, rendered.
     pub reply: Option<String>,
+    /// Phase 2 of an `llm` case: the brief an LLM writes the reply from. Without an LLM there is
+    /// no reply: the brief is for the model, never for the customer.
+    pub llm_brief: Option<String>,
     pub closes: bool,
 }
 
@@ -82,7 +85,23 @@ pub async fn run_with(
     if let Some(definition) = executors::Definition::of(agent) {
         run_executor(definition, ticket, &mut prepared, today, effects, &mut notes).await;
     }
+    let message = format!("{}\n\n{}", ticket.subject, prepared.doc.text);
     let mut run = evaluate(agent, ticket, prepared, today)?;
+    if let (Some(brief), Some(llm)) = (&run.llm_brief, effects.llm()) {
+        match llm.write_reply(&message, brief, &run.decision.data, run.lang).await {
+            Ok(text) => {
+                run.reply = Some(text);
+                run.decision.infos.retain(|i| i.code.as_deref() != Some("llmRequired"));
+            }
+            Err(e) => notes.push(IntentInfo {
+                code: Some("llmUnavailable".into()),
+                ..IntentInfo::new(
+                    InfoType::Warning,
+                    format!("the LLM could not write the reply: {e}"),
+                )
+            }),
+        }
+    }
     run.decision.infos.extend(notes);
     Ok(run)
 }
@@ -243,9 +262,19 @@ fn evaluate(
     let case = raw_case(agent, decision.case_id.as_ref());
     localize(&mut decision, case, doc.lang, &templates, &data);
     let mut reply = None;
+    let mut llm_brief = None;
     let mut closes = false;
     for effect in &decision.effects {
         match effect {
+            Effect::Reply { template, by_llm: true } => {
+                let brief = case
+                    .filter(|_| doc.lang == Lang::En)
+                    .and_then(|c| c.get("descriptionEn"))
+                    .and_then(Value::as_str)
+                    .unwrap_or(template);
+                llm_brief =
+                    Some(templates.render(brief, &data).unwrap_or_else(|_| brief.to_owned()));
+            }
             Effect::Reply { template, .. } => {
                 let text = localized_text(case, doc.lang).unwrap_or(template);
                 match templates.render(text, &data) {
@@ -259,7 +288,17 @@ fn evaluate(
             Effect::CloseTicket => closes = true,
         }
     }
-    Ok(Run { lang: doc.lang, extracted, decision, reply, closes })
+    if llm_brief.is_some() {
+        // Replaced by the LLM's reply when run_with has one.
+        decision.infos.push(IntentInfo {
+            code: Some("llmRequired".into()),
+            ..IntentInfo::new(
+                InfoType::Warning,
+                "an LLM writes this reply and none is configured: nothing is sent",
+            )
+        });
+    }
+    Ok(Run { lang: doc.lang, extracted, decision, reply, llm_brief, closes })
 }
 
 /// The `message` parameters of an agent extracted from a prepared message.
@@ -288,9 +327,24 @@ pub fn template_data(data: &Map<String, Value>, ticket: &TicketView) -> Value {
     out.insert("contract".into(), ticket.inputs.contract.clone());
     out.insert("subject".into(), json!(ticket.subject));
     for (k, v) in data {
-        out.insert(k.clone(), v.clone());
+        out.insert(k.clone(), for_text(v));
     }
     Value::Object(out)
+}
+
+/// A value as a customer reads it: a whole float prints without `.0` ("12345 kWh").
+fn for_text(value: &Value) -> Value {
+    match value {
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 9.0e15 => json!(f as i64),
+            _ => value.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(for_text).collect()),
+        Value::Object(map) => {
+            Value::Object(map.iter().map(|(k, v)| (k.clone(), for_text(v))).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 fn raw_case<'a>(agent: &'a Value, id: Option<&Value>) -> Option<&'a Value> {
@@ -403,7 +457,7 @@ mod tests {
         let given = json!({"_action": recommended}).as_object().unwrap().clone();
         let phase2 = run(&agent, &t, &given, today()).unwrap();
         let reply = phase2.reply.expect("phase 2 of the recommended option replies");
-        assert!(reply.contains("12345"), "{reply}");
+        assert!(reply.contains("12345") && !reply.contains("12345.0"), "{reply}");
         assert!(!reply.contains("{{"), "{reply}");
 
         let en = ticket(
@@ -423,6 +477,32 @@ mod tests {
         assert!(matches!(run(&agent, &t, &given, today()), Err(RunError::NotOffered(_))));
         let broken = json!({"settings": {"parameters": 5}});
         assert!(matches!(run(&broken, &t, &Map::new(), today()), Err(RunError::Definition(_))));
+    }
+
+    /// An agent whose one option is answered by an LLM from a brief.
+    fn llm_agent() -> Value {
+        json!({"name": "Advice", "settings": {"parameters": [
+            {"id": 1, "key": "_action", "type": "str", "value": "null", "source": "manual"},
+            {"id": 2, "key": "meterReading", "type": "float", "source": "message",
+             "extraction": {"extractor": "meterReading"}}],
+          "responseCases": [
+            {"id": 10, "condition": {"operator": "And", "operands": [{"id": 1, "operand": 1, "operator": "IsNull"}]},
+             "output": {"type": "interaction", "options": [{"type": "advise", "name": "Advise", "recommended": true}]}},
+            {"id": 11, "condition": {"operator": "And", "operands": [{"id": 2, "operand": 1, "operator": "Equal", "value": "advise"}]},
+             "output": {"type": "llm"}, "description": "Confirm the reading {{meterReading}} and explain the next bill."}]}})
+    }
+
+    #[test]
+    fn an_llm_reply_without_an_llm_sends_nothing_and_says_why() {
+        let t = ticket("Zählerstand", "Mein Zählerstand ist 12345 kWh.", Some("de"));
+        let given = json!({"_action": "advise"}).as_object().unwrap().clone();
+        let run = run(&llm_agent(), &t, &given, today()).unwrap();
+        assert_eq!(run.reply, None, "the brief must never reach the customer");
+        assert_eq!(
+            run.llm_brief.as_deref(),
+            Some("Confirm the reading 12345 and explain the next bill.")
+        );
+        assert!(run.decision.infos.iter().any(|i| i.code.as_deref() == Some("llmRequired")));
     }
 
     fn executors(config: executors::Config) -> std::sync::Arc<crate::effects::Toolbox> {

@@ -142,3 +142,28 @@ async fn a_model_that_breaks_the_format_or_is_down_leaves_the_patterns_in_charge
         "an answer without the required key is not data"
     );
 }
+
+#[tokio::test]
+async fn an_llm_case_sends_the_reply_the_model_wrote() {
+    let agent = json!({"name": "Advice", "settings": {"parameters": [
+        {"id": 1, "key": "_action", "type": "str", "value": "null", "source": "manual"}],
+      "responseCases": [
+        {"id": 10, "condition": {"operator": "And", "operands": [{"id": 1, "operand": 1, "operator": "IsNull"}]},
+         "output": {"type": "interaction", "options": [{"type": "advise", "name": "Advise", "recommended": true}]}},
+        {"id": 11, "condition": {"operator": "And", "operands": [{"id": 2, "operand": 1, "operator": "Equal", "value": "advise"}]},
+         "output": {"type": "llm"}, "description": "Explain the next bill."}]}});
+    let url = answering(r#"{"choices":[{"message":{"content":"{\"reply\": \"Ihre nächste Rechnung kommt im März.\"}"}}]}"#).await;
+    let toolbox =
+        Arc::new(Toolbox::new(Default::default(), Some(Arc::new(Llm::new(endpoint(url))))));
+    let given = json!({"_action": "advise"}).as_object().unwrap().clone();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let run = runner::run_with(&agent, &ticket(), &given, today, &Effects::recording(toolbox))
+        .await
+        .unwrap();
+    assert_eq!(run.reply.as_deref(), Some("Ihre nächste Rechnung kommt im März."));
+    assert!(
+        run.decision.infos.iter().all(|i| i.code.as_deref() != Some("llmRequired")),
+        "{:?}",
+        run.decision.infos
+    );
+}
