@@ -246,9 +246,12 @@ pub async fn next(
 /// Claims `id` for the caller unless another agent holds it or it is no longer open.
 async fn claim(pool: &PgPool, caller: &Caller, id: i64) -> Result<Option<Claimed>> {
     let mut tx = pool.begin().await?;
-    // SKIP LOCKED: a concurrent claimer holds this row; move on rather than wait.
+    // SKIP LOCKED: a concurrent claimer holds this row; move on rather than wait. NO KEY
+    // UPDATE still excludes other claimers, writers and deletes, but not the key-share locks of
+    // a conversation insert or a projection, which must not make a free ticket look taken.
     let locked: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM ticket.ticket WHERE id = $1 AND status = 'open' FOR UPDATE SKIP LOCKED",
+        "SELECT id FROM ticket.ticket WHERE id = $1 AND status = 'open' \
+         FOR NO KEY UPDATE SKIP LOCKED",
     )
     .bind(id)
     .fetch_optional(&mut *tx)

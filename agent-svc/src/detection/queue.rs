@@ -125,6 +125,13 @@ impl Detection {
             }
         }
         let mut tx = self.pool.begin().await?;
+        let before: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT agent_id FROM agent.intent WHERE ticket_id = $1 \
+             AND status IN ('preview', 'ready', 'executed')",
+        )
+        .bind(ticket.id)
+        .fetch_all(&mut *tx)
+        .await?;
         let mut rows = Vec::new();
         for (found, run) in runs {
             lang = run.lang;
@@ -170,7 +177,11 @@ impl Detection {
             .execute(&mut *tx)
             .await?;
         }
-        intents::publish_ticket_intents(&mut tx, &self.outbox, ticket.id, "system").await?;
+        // Detection only adds intents: the set changed when an agent is new to the ticket. An
+        // unchanged set publishes nothing (and keeps ticket-svc from touching the ticket).
+        if rows.iter().any(|r| !before.contains(&r.agent_id)) {
+            intents::publish_ticket_intents(&mut tx, &self.outbox, ticket.id, "system").await?;
+        }
         tx.commit().await?;
         self.outbox.committed();
         Ok((rows, lang))
