@@ -146,18 +146,12 @@ pub struct Tickets {
 
 impl Tickets {
     pub fn new(channel: Channel) -> Self {
-        let caller = Caller {
-            permissions: [
-                permission::READ_TICKETS,
-                permission::UPDATE_TICKETS,
-                permission::UPDATE_TECHNICAL_TICKET_FIELDS,
-                permission::SEND_REPLIES,
-            ]
-            .iter()
-            .map(|p| (*p).to_owned())
-            .collect(),
-            ..Caller::system()
-        };
+        let caller = Caller::service(&[
+            permission::READ_TICKETS,
+            permission::UPDATE_TICKETS,
+            permission::UPDATE_TECHNICAL_TICKET_FIELDS,
+            permission::SEND_REPLIES,
+        ]);
         Self { client: TicketServiceClient::new(channel), caller }
     }
 

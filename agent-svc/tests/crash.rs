@@ -173,8 +173,7 @@ async fn a_killed_agent_svc_loses_and_doubles_no_detection() {
     .await
     .unwrap();
     let mut tickets = TicketServiceClient::new(enneo_common::grpc::channel(&ticket_url).unwrap());
-    let creator =
-        Caller { permissions: vec![permission::CREATE_TICKETS.into()], ..Caller::system() };
+    let creator = Caller::service(&[permission::CREATE_TICKETS]);
     const BURST: i64 = 24;
     for i in 0..BURST {
         let body = if i % 3 == 0 {

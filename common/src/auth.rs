@@ -279,6 +279,14 @@ impl Caller {
         }
     }
 
+    /// A service acting on its own behalf (recorded as `system`) with exactly `permissions`.
+    pub fn service(permissions: &[&str]) -> Self {
+        Self {
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            ..Self::system()
+        }
+    }
+
     pub fn has(&self, permission: &str) -> bool {
         self.permissions.iter().any(|p| p == permission)
     }

@@ -39,13 +39,6 @@ pub struct Upstream {
     replay_timeout: Duration,
 }
 
-fn service_caller(permissions: &[&str]) -> Caller {
-    Caller {
-        permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
-        ..Caller::system()
-    }
-}
-
 fn bad_answer(what: &str) -> Error {
     Error::Internal(format!("agent-svc answered {what}"))
 }
@@ -84,7 +77,7 @@ impl Upstream {
     }
 
     pub async fn agent(&self, id: i64) -> Result<Agent> {
-        let caller = service_caller(&[permission::READ_TICKETS]);
+        let caller = Caller::service(&[permission::READ_TICKETS]);
         let found = self
             .agents
             .clone()
@@ -96,7 +89,7 @@ impl Upstream {
 
     /// Every active agent (those agent-svc lists), oldest first.
     pub async fn agents(&self, channel: Option<String>) -> Result<Vec<Agent>> {
-        let caller = service_caller(&[permission::READ_TICKETS]);
+        let caller = Caller::service(&[permission::READ_TICKETS]);
         let mut out = Vec::new();
         loop {
             let req = agent::ListAgentsRequest {
@@ -123,7 +116,7 @@ impl Upstream {
     }
 
     pub async fn ticket(&self, id: i64) -> Result<ticket::Ticket> {
-        let caller = service_caller(&[permission::READ_TICKETS]);
+        let caller = Caller::service(&[permission::READ_TICKETS]);
         let req = ticket::GetTicketRequest { id, viewing: false };
         self.tickets
             .clone()
@@ -138,7 +131,7 @@ impl Upstream {
     /// Replays a snapshot through agent-svc's engine with recording effects (a dry run):
     /// detection decides which agents run, as it would live.
     pub async fn replay(&self, snapshot: &Value) -> Result<Value, tonic::Status> {
-        let caller = service_caller(&[permission::AI_QUALITY_CHECK_RUN, permission::READ_TICKETS]);
+        let caller = Caller::service(&[permission::AI_QUALITY_CHECK_RUN, permission::READ_TICKETS]);
         let req =
             agent::ReplayTicketRequest { ticket_json: snapshot.to_string(), ..Default::default() };
         let mut req = request(req, &caller);
