@@ -45,30 +45,30 @@ impl Llm {
         let user = format!(
             "Customer message:\n\"\"\"\n{}\n\"\"\"\n\nProcesses:\n{}\n\nWhich of these processes does the customer \
              ask for in this message? Only requests the customer makes count, not questions about them, \
-             refusals (\"I do not want to cancel\") or details in a signature. Answer with their ids in \
-             \"agents\", an empty list when none.",
+             refusals (\"I do not want to cancel\") or details in a signature. Answer true for each \
+             process the customer asks for, false for the others.",
             clip(message),
             list.join("\n")
         );
+        // One boolean per candidate rather than a list of ids: the answer has a fixed shape, so a
+        // grammar-constrained model cannot repeat an id until it runs out of tokens.
+        let properties: Map<String, Value> =
+            slugs.iter().map(|s| ((*s).to_owned(), json!({"type": "boolean"}))).collect();
         let schema = json!({
             "type": "object",
-            "properties": {"agents": {"type": "array", "items": {"type": "string", "enum": slugs}}},
-            "required": ["agents"],
+            "properties": properties,
+            "required": slugs,
             "additionalProperties": false
         });
         let system = "You route the messages customers send an energy utility to the processes that handle them. \
                       Answer only with JSON.";
-        let answer = self.client.json(system, &user, "confirm_agents", &schema, 120).await?;
-        Ok(answer["agents"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .filter(|s| slugs.contains(s))
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default())
+        let budget = 16 + 24 * slugs.len() as u32;
+        let answer = self.client.json(system, &user, "confirm_agents", &schema, budget).await?;
+        Ok(slugs
+            .iter()
+            .filter(|s| answer.get(**s).and_then(Value::as_bool) == Some(true))
+            .map(|s| (*s).to_owned())
+            .collect())
     }
 
     /// Values for `parameters` (scalar `message` parameters) the message states, by key.
@@ -92,7 +92,13 @@ impl Llm {
         let mut fields = Vec::new();
         for (p, description) in &scalar {
             let ty = json_type(p.ty).unwrap_or("string");
-            properties.insert(p.key.clone(), json!({"type": [ty, "null"]}));
+            // Strings are bounded so a constrained answer always closes within its token budget.
+            let field = if ty == "string" {
+                json!({"type": [ty, "null"], "maxLength": 120})
+            } else {
+                json!({"type": [ty, "null"]})
+            };
+            properties.insert(p.key.clone(), field);
             fields.push(format!(
                 "- {} ({ty}{}): {description}",
                 p.key,
@@ -108,7 +114,10 @@ impl Llm {
             fields.join("\n")
         );
         let system = "You extract data from customer messages. Answer only with JSON; never guess.";
-        let answer = self.client.json(system, &user, "extract_parameters", &schema, 200).await?;
+        let answer = self
+            .client
+            .json(system, &user, "extract_parameters", &schema, 60 + 60 * keys.len() as u32)
+            .await?;
         Ok(keys
             .iter()
             .filter_map(|k| {
