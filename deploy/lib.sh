@@ -177,6 +177,15 @@ ensure_packages() {
     apt_install "${missing[@]}"
 }
 
+# For the page tests: Debian's headless Chromium (not needed to run the system).
+ensure_chromium() {
+    if have chromium; then
+        debug "chromium present"
+        return 0
+    fi
+    apt_install chromium
+}
+
 ensure_rust() {
     have cargo ||
         die "cargo not found: install the Rust toolchain (https://rustup.rs) and re-run"

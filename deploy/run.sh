@@ -11,6 +11,8 @@
 # ENNEO_ENV_FILE to a file of VAR=value lines to load it first, ENNEO_CONFIG_DIR to a
 # directory of <binary>.toml files (see deploy/config/) that the binaries read under the
 # environment, and ENNEO_SKIP_BUILD=1 to run the binaries already in target/release.
+# ENNEO_PROFILE=debug builds and runs the debug binaries instead (CI: they share the tests'
+# build, so the stack for deploy/fuzz.sh costs no release build).
 set -euo pipefail
 
 # shellcheck source=deploy/lib.sh
@@ -21,7 +23,13 @@ SERVICES=(ticket-svc agent-svc quality-svc settings-svc)
 # The gateway starts last: it reports healthy only once every service answers.
 BINARIES=("${SERVICES[@]}" gateway)
 RUN_DIR="$ENNEO_ROOT/.run"
-BIN_DIR="${CARGO_TARGET_DIR:-$ENNEO_ROOT/target}/release"
+ENNEO_PROFILE="${ENNEO_PROFILE:-release}"
+case "$ENNEO_PROFILE" in
+    release) BUILD_FLAGS=(--release) ;;
+    debug) BUILD_FLAGS=() ;;
+    *) die "ENNEO_PROFILE must be release or debug, not $ENNEO_PROFILE" ;;
+esac
+BIN_DIR="${CARGO_TARGET_DIR:-$ENNEO_ROOT/target}/$ENNEO_PROFILE"
 HEALTH_TIMEOUT=60
 STOP_TIMEOUT=10
 
@@ -200,8 +208,8 @@ start() {
     if [[ "${ENNEO_SKIP_BUILD:-0}" == "1" ]]; then
         log "ENNEO_SKIP_BUILD=1: using the binaries in $BIN_DIR"
     else
-        log "building (cargo build --release)"
-        cargo build --release --workspace --bins
+        log "building (cargo build ${BUILD_FLAGS[*]})"
+        cargo build "${BUILD_FLAGS[@]}" --workspace --bins
     fi
     for name in "${BINARIES[@]}"; do
         [[ -x "$BIN_DIR/$name" ]] || die "$BIN_DIR/$name not found"

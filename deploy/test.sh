@@ -6,7 +6,8 @@
 # Environment:
 #   ENNEO_TEST_AMQP_URL  broker for the tests (amqp://guest:guest@127.0.0.1:5672/%2f)
 #   (the local embeddings server is installed and started like PostgreSQL: ENNEO_TEST_EMBEDDINGS_URL,
-#   and so is a small chat model for the LLM path: ENNEO_TEST_LLM_URL)
+#   and so is a small chat model for the LLM path: ENNEO_TEST_LLM_URL; page tests use Debian's
+#   chromium, installed when missing, or ENNEO_TEST_CHROMIUM)
 #   TEST_LINT=0          skip cargo fmt --check and cargo clippy after the tests
 #
 # The tests create one database per test (enneo_t_*) through ENNEO_TEST_ADMIN_URL
@@ -25,6 +26,7 @@ ensure_rabbitmq
 ensure_admin_role
 ensure_embeddings
 ensure_test_llm
+ensure_chromium
 
 export ENNEO_TEST_ADMIN_URL="$ENNEO_BOOTSTRAP_URL"
 export ENNEO_TEST_EMBEDDINGS_URL="http://127.0.0.1:$ENNEO_EMBEDDINGS_PORT/v1"

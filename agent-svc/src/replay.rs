@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::agents::store::{self as agents, AgentRow};
 use crate::detection::queue::support_level_of;
-use crate::detection::runtime::{DetectError, Runtime};
+use crate::detection::runtime::{DetectError, Runtime, Vectors};
 use crate::effects::{Effects, Toolbox};
 use crate::engine::definition::ACTION_KEY;
 use crate::runner;
@@ -86,7 +86,7 @@ impl Replay<'_> {
     ) -> Result<Value> {
         let today = Utc::now().date_naive();
         let found: Vec<(AgentRow, f32)> = if agent_ids.is_empty() {
-            match self.runtime.detect(ticket, today, true).await {
+            match self.runtime.detect(ticket, today, true, Vectors::Cached).await {
                 Ok(f) => f.found.into_iter().map(|f| (f.agent, f.confidence)).collect(),
                 Err(DetectError::Provider(e)) => {
                     return Err(Error::unavailable_because(
@@ -203,7 +203,7 @@ impl ResultBuilder {
             "outcomeActions": self.actions,
             "outcomeNotifications": self.notifications,
             "outcomeText": self.texts,
-            "sentiment": Value::Null,
+            "sentiment": crate::sentiment::classify(&ticket.subject, &ticket.body),
             "tags": [],
             "aiSupportLevel": if self.detected.is_empty() { "human" } else { support_level_of(self.auto.into_iter()) },
             "sources": {},

@@ -106,6 +106,21 @@ pub async fn run_with(
     Ok(run)
 }
 
+/// What the agent's executor is given on `ticket` in phase 1 (`POST
+/// /executor/localExecutionCommand`): the parameters the patterns find, no LLM, no `_action`.
+/// `None` when the agent has no executor.
+pub fn executor_input_for(
+    agent: &Value,
+    ticket: &TicketView,
+    today: NaiveDate,
+) -> Result<Option<(executors::Definition, Value)>, RunError> {
+    let prepared = Prepared::new(agent, ticket, &Map::new())?;
+    let Some(definition) = executors::Definition::of(agent) else { return Ok(None) };
+    let def = definition.map_err(|e| RunError::Definition(Violations(vec![e])))?;
+    let input = executor_input(&def, &prepared.settings, &prepared.inputs, ticket, today);
+    Ok(Some((def, input)))
+}
+
 /// The `message` parameters the patterns did not find, asked of the LLM. A failing LLM leaves
 /// them empty and says so.
 async fn fill_from_llm(

@@ -14,6 +14,7 @@ use tonic::{Request, Response, Status};
 
 use crate::agents::document::{self, Invalid, Violations};
 use crate::agents::{Agents, catalogue, merge, store as agents};
+use crate::detection::dry_run;
 use crate::detection::queue::Detection;
 use crate::detection::runtime::{DetectError, Runtime};
 use crate::intents::{Intents, auto, execute, page_limit, store as intents};
@@ -370,6 +371,40 @@ impl AgentService for AgentApi {
         Ok(Response::new(pb::AgentOutcomeResponse { outcome_json: doc.to_string() }))
     }
 
+    async fn evaluate_detection(
+        &self,
+        request: Request<pb::EvaluateDetectionRequest>,
+    ) -> Reply<pb::EvaluateDetectionResponse> {
+        let caller = grpc::caller(&request)?;
+        caller.require(permission::UPDATE_AI_AGENT)?;
+        let r = request.into_inner();
+        if r.ticket_id <= 0 {
+            return Err(Error::InvalidArgument("ticketId is required".into()).into());
+        }
+        let details = Value::Object(object("detectionDetails", Some(&r.detection_details_json))?);
+        let given = object("data", r.data_json.as_deref())?;
+        let ticket = self.ticket(r.ticket_id).await?;
+        let scope = dry_run::Scope { channels: r.channels, subchannels: r.subchannels };
+        let test_tags = r.test_tags.map(|t| t.ids);
+        let today = chrono::Utc::now().date_naive();
+        let verdict =
+            dry_run::evaluate(&self.runtime, ticket, &details, &scope, test_tags, given, today)
+                .await;
+        Ok(Response::new(pb::EvaluateDetectionResponse {
+            matched: verdict.matched,
+            alerts: verdict
+                .alerts
+                .into_iter()
+                .map(|a| pb::DetectionAlert {
+                    code: a.code.into(),
+                    message: a.message,
+                    operand: a.operand,
+                })
+                .collect(),
+            ai_confidence: verdict.ai_confidence,
+        }))
+    }
+
     async fn intents_by_ticket(
         &self,
         request: Request<pb::IntentsByTicketRequest>,
@@ -469,6 +504,7 @@ impl AgentService for AgentApi {
             dry_run: r.dry_run,
             data: object("data", r.data_json.as_deref())?,
             contract_id: r.contract_id,
+            reply_template: r.reply_template,
         };
         let done = self.intents.execute(&caller, req).await?;
         Ok(Response::new(pb::ExecuteIntentResponse {
@@ -537,5 +573,18 @@ impl AgentService for AgentApi {
             message: verdict.message,
             failed_gate: verdict.failed_gate,
         }))
+    }
+
+    async fn local_execution_command(
+        &self,
+        request: Request<pb::LocalExecutionCommandRequest>,
+    ) -> Reply<pb::LocalExecutionCommandResponse> {
+        let caller = grpc::caller(&request)?;
+        let r = request.into_inner();
+        let local = crate::local_command::LocalCommand {
+            pool: &self.agents.pool,
+            tickets: &self.intents.tickets,
+        };
+        Ok(Response::new(local.build(&caller, r.ai_agent_id, r.ticket_id).await?))
     }
 }

@@ -39,6 +39,20 @@ impl Templates {
     }
 }
 
+/// The literal marker in the tenant's reply wrapper (`aiReplyTemplate`) where a reply goes; it
+/// is not Handlebars.
+pub const MESSAGE_MARKER: &str = "%MESSAGE%";
+
+/// The text a customer receives: `reply` placed into the admin-authored `wrapper` (greeting and
+/// signature, HTML) at every [`MESSAGE_MARKER`]. No wrapper, or one without the marker (it
+/// would swallow the reply), sends the reply alone.
+pub fn wrap(wrapper: Option<&str>, reply: &str) -> String {
+    match wrapper {
+        Some(w) if w.contains(MESSAGE_MARKER) => w.replace(MESSAGE_MARKER, reply),
+        _ => reply.to_owned(),
+    }
+}
+
 fn date_arg(h: &Helper<'_>, ctx: &Context) -> Option<NaiveDate> {
     let value = h.param(0)?.value();
     let text = value.as_str()?;
@@ -119,6 +133,20 @@ mod tests {
             "Stand 12345.5; IBAN …3000 ab 01.11.2026 / 1 November 2026, heute 07.12.2026; \
              Ökostrom <Plus>, Hauptstraße 5."
         );
+    }
+
+    #[test]
+    fn a_reply_goes_into_the_wrapper_at_its_marker_and_alone_without_one() {
+        let wrapper = "<p>Dear John,</p><p>%MESSAGE%</p><i>Mike from your service team</i>";
+        assert_eq!(
+            wrap(Some(wrapper), "Reading 21 kWh & more <ok>"),
+            "<p>Dear John,</p><p>Reading 21 kWh & more <ok></p><i>Mike from your service team</i>"
+        );
+        assert_eq!(wrap(Some("%MESSAGE%"), "Hi"), "Hi");
+        assert_eq!(wrap(Some("<p>Regards</p>"), "Hi"), "Hi", "a wrapper without the marker");
+        assert_eq!(wrap(None, "Hi"), "Hi");
+        // The marker inside the reply is the customer's text, not a second placement.
+        assert_eq!(wrap(Some("[%MESSAGE%]"), "50%MESSAGE%"), "[50%MESSAGE%]");
     }
 
     #[test]

@@ -186,6 +186,23 @@ impl Tickets {
         Ok(())
     }
 
+    /// Adds an entry to the ticket's activity trail, as agent-svc (`system`).
+    pub async fn add_activity(&self, id: i64, kind: &str, message: &str) -> Result<()> {
+        self.client
+            .clone()
+            .add_ticket_activity(request(
+                pb::AddTicketActivityRequest {
+                    ticket_id: id,
+                    kind: kind.to_owned(),
+                    message: message.to_owned(),
+                },
+                &self.caller,
+            ))
+            .await
+            .map_err(status_error)?;
+        Ok(())
+    }
+
     /// Sends the customer a reply through ticket-svc's mail outbox.
     pub async fn reply(&self, id: i64, text: &str) -> Result<i64> {
         let response = self

@@ -3,59 +3,21 @@
 //! ends with exactly one stored result (intents or `noDetection`), no job is left over and no
 //! intent is doubled. ticket-svc runs in-process against the same real PostgreSQL and RabbitMQ.
 
-use std::num::NonZeroU32;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use enneo_common::auth::{Caller, permission};
-use enneo_common::config::{
-    AmqpConfig, DatabaseConfig, ServiceConfig, ServiceSpec, TelemetryConfig,
-};
+use enneo_common::config::ServiceConfig;
 use enneo_common::grpc::request;
+use enneo_common::testing::{self, TestSystem, count, wait_for, wait_for_queue};
 use enneo_proto::ticket::v1 as pb;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
-use secrecy::{ExposeSecret as _, SecretString};
-use sqlx::Connection as _;
+use secrecy::ExposeSecret as _;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-fn admin_url() -> String {
-    std::env::var("ENNEO_TEST_ADMIN_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn amqp_url() -> String {
-    std::env::var("ENNEO_TEST_AMQP_URL")
-        .unwrap_or_else(|_| enneo_common::config::DEFAULT_AMQP_URL.into())
-}
-
-fn host_port() -> String {
-    let url = admin_url();
-    let rest = url.rsplit_once('@').map(|(_, r)| r).unwrap_or("127.0.0.1:5432/");
-    rest.split('/').next().unwrap_or("127.0.0.1:5432").to_owned()
-}
-
-fn service_config(spec: &ServiceSpec, database: &str, prefix: &str) -> ServiceConfig {
-    let role = format!("enneo_{}", spec.schema);
-    ServiceConfig {
-        grpc_addr: "127.0.0.1:0".parse().unwrap(),
-        database: DatabaseConfig {
-            url: SecretString::from(format!("postgres://{role}:{role}@{}/{database}", host_port())),
-            max_connections: NonZeroU32::new(5).unwrap(),
-        },
-        amqp: AmqpConfig {
-            url: SecretString::from(amqp_url()),
-            prefix: prefix.to_owned(),
-            queue_expires_ms: Some(120_000),
-        },
-        telemetry: TelemetryConfig::default(),
-    }
-}
-
 /// The agent-svc binary, serving with `config` and its ticket-svc at `ticket_url`.
 fn spawn_agent_svc(config: &ServiceConfig, ticket_url: &str) -> Child {
-    let embeddings = std::env::var("ENNEO_TEST_EMBEDDINGS_URL")
-        .unwrap_or_else(|_| "http://127.0.0.1:8089/v1".into());
     Command::new(env!("CARGO_BIN_EXE_agent-svc"))
         .arg("serve")
         .env_clear()
@@ -66,7 +28,7 @@ fn spawn_agent_svc(config: &ServiceConfig, ticket_url: &str) -> Child {
         .env("AGENT_AMQP_PREFIX", &config.amqp.prefix)
         .env("AGENT_AMQP_QUEUE_EXPIRES_MS", "120000")
         .env("AGENT_TICKET_URL", ticket_url)
-        .env("AGENT_EMBEDDINGS_URL", embeddings)
+        .env("AGENT_EMBEDDINGS_URL", testing::embeddings_url())
         .env("AGENT_EMBEDDINGS_CACHE_DIR", std::env::temp_dir().join("enneo-test-embeddings"))
         .env("AGENT_DETECTION_BATCH", "2")
         .env("RUST_LOG", "warn")
@@ -76,71 +38,28 @@ fn spawn_agent_svc(config: &ServiceConfig, ticket_url: &str) -> Child {
         .expect("agent-svc binary starts")
 }
 
-async fn count(db: &mut sqlx::PgConnection, sql: &'static str) -> i64 {
-    sqlx::query_scalar::<_, i64>(sql).fetch_one(db).await.unwrap()
-}
-
-async fn wait_for(
-    db: &mut sqlx::PgConnection,
-    sql: &'static str,
-    at_least: i64,
-    within: Duration,
-) -> i64 {
-    let started = Instant::now();
-    loop {
-        let n = count(db, sql).await;
-        if n >= at_least || started.elapsed() > within {
-            return n;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// Events published before the consumer's queue exists would have nowhere to go.
-async fn wait_for_queue(queue: &str) {
-    use lapin::options::QueueDeclareOptions;
-    let conn = lapin::Connection::connect(&amqp_url(), lapin::ConnectionProperties::default())
-        .await
-        .unwrap();
-    for _ in 0..600 {
-        let channel = conn.create_channel().await.unwrap();
-        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
-        if channel
-            .queue_declare(queue.into(), passive, lapin::types::FieldTable::default())
-            .await
-            .is_ok()
-        {
-            let _ = conn.close(200, "".into()).await;
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("queue {queue} never appeared");
-}
-
 #[tokio::test]
 async fn a_killed_agent_svc_loses_and_doubles_no_detection() {
     enneo_common::telemetry::init_for_tests();
-    let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
-    let database = format!("enneo_t_{id}");
-    let prefix = format!("t_{id}.");
+    let system = TestSystem::new();
+    let prefix = system.prefix.clone();
     let shutdown = CancellationToken::new();
 
-    let ticket_config = service_config(&ticket_svc::SPEC, &database, &prefix);
+    let ticket_config = system.config(&ticket_svc::SPEC);
     enneo_common::service::migrate(
         &ticket_svc::SPEC,
         &ticket_config,
         &ticket_svc::MIGRATOR,
-        Some(&admin_url()),
+        Some(&testing::admin_url()),
     )
     .await
     .unwrap();
-    let agent_config = service_config(&agent_svc::SPEC, &database, &prefix);
+    let agent_config = system.config(&agent_svc::SPEC);
     enneo_common::service::migrate(
         &agent_svc::SPEC,
         &agent_config,
         &agent_svc::MIGRATOR,
-        Some(&admin_url()),
+        Some(&testing::admin_url()),
     )
     .await
     .unwrap();
@@ -166,12 +85,7 @@ async fn a_killed_agent_svc_loses_and_doubles_no_detection() {
 
     let mut child = spawn_agent_svc(&agent_config, &ticket_url);
     wait_for_queue(&format!("{prefix}{}", agent_svc::consumers::QUEUE)).await;
-    let mut db = sqlx::PgConnection::connect(&format!(
-        "{}/{database}",
-        admin_url().rsplit_once('/').map(|(b, _)| b).unwrap()
-    ))
-    .await
-    .unwrap();
+    let mut db = system.admin_connection().await;
     let mut tickets = TicketServiceClient::new(enneo_common::grpc::channel(&ticket_url).unwrap());
     let creator = Caller::service(&[permission::CREATE_TICKETS]);
     const BURST: i64 = 24;
@@ -231,10 +145,5 @@ async fn a_killed_agent_svc_loses_and_doubles_no_detection() {
             .await;
     assert_eq!(without, BURST / 3, "every thank-you mail is an explicit noDetection");
     drop(db);
-    let mut admin = sqlx::PgConnection::connect(&admin_url()).await.unwrap();
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await;
+    system.drop_database().await;
 }

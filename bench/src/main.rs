@@ -1,11 +1,12 @@
-//! Latency of ticket search and routing on a large backlog, and (`events`) ticket-create
-//! throughput as event history grows.
+//! Latency of ticket search and routing on a large backlog, (`events`) ticket-create
+//! throughput as event history grows, and (`quality`) AI quality check throughput.
 //!
 //! Run against a system started with `./deploy/run.sh`:
 //!
 //! ```sh
 //! cargo run --release -p bench -- --tickets 100000
 //! cargo run --release -p bench -- events --history 1000000
+//! cargo run --release -p bench -- quality --cases 1000
 //! ```
 //!
 //! It tops the ticket table up to `--tickets` rows straight in SQL (as the ticket-svc role;
@@ -17,6 +18,7 @@
 use std::time::{Duration, Instant};
 
 mod events;
+mod quality;
 
 use clap::{Parser, Subcommand};
 use enneo_common::auth::{Claims, sign};
@@ -53,15 +55,23 @@ enum Scenario {
     /// Ticket-create throughput on the event history as it is, then with `--history`
     /// processed events.
     Events(events::Args),
+    /// AI quality check throughput: a run of `--cases` test cases, then its rerun.
+    Quality(quality::Args),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let secret = std::fs::read_to_string(&args.secret_file)?.trim().to_owned();
-    if let Some(Scenario::Events(events)) = args.scenario {
-        let admin = token(&secret, 1, "admin", None);
-        return events::run(events, &args.gateway, &args.database_url, &admin).await;
+    let admin = token(&secret, 1, "admin", None);
+    match args.scenario {
+        Some(Scenario::Events(events)) => {
+            return events::run(events, &args.gateway, &args.database_url, &admin).await;
+        }
+        Some(Scenario::Quality(quality)) => {
+            return quality::run(quality, &args.gateway, &admin).await;
+        }
+        None => {}
     }
     seed(&args.database_url, args.tickets).await?;
 

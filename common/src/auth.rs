@@ -171,6 +171,8 @@ pub mod permission {
     pub const MANAGE_USERS: &str = "manageUsers";
     /// AI agents and the code they run (user-defined functions included).
     pub const UPDATE_AI_AGENT: &str = "updateAiAgent";
+    /// Seeing an agent's executor code with a ticket's real input, to run it locally.
+    pub const PREVIEW_EXECUTORS: &str = "previewExecutors";
     /// Running an intent's chosen option (a reply, a close, an executor call).
     pub const EXECUTE_INTENT: &str = "executeIntent";
     /// Correcting an intent's data or status, or deleting it.
@@ -201,6 +203,7 @@ pub mod permission {
         UPDATE_CLIENT_SETTINGS,
         READ_SECRET_SETTINGS,
         UPDATE_AI_AGENT,
+        PREVIEW_EXECUTORS,
         EXECUTE_INTENT,
         UPDATE_INTENT,
         AI_QUALITY_CHECK_VIEW,

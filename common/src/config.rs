@@ -68,6 +68,14 @@ impl AmqpConfig {
     }
 }
 
+/// The configuration file a binary reads: `--config PATH`, else `ENNEO_CONFIG`. Empty counts
+/// as unset, as for every other variable, so a launcher may pass `ENNEO_CONFIG=` when it has
+/// no file (clap's own `env` would refuse the empty value).
+pub fn file_from(flag: Option<PathBuf>) -> Option<PathBuf> {
+    flag.or_else(|| std::env::var_os("ENNEO_CONFIG").map(PathBuf::from))
+        .filter(|path| !path.as_os_str().is_empty())
+}
+
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 impl ServiceConfig {

@@ -3,7 +3,9 @@
 //! Each delivery is handled in one database transaction that first records the event id in
 //! `<schema>.inbox`; a redelivered event finds its id there and changes nothing. The message is
 //! acknowledged only after that transaction commits. Malformed messages and handler errors go
-//! to the queue's dead-letter queue; an unreachable database puts the message back.
+//! to the queue's dead-letter queue; an unreachable database, or a handler failing with
+//! [`Error::Unavailable`](crate::service_error::Error::Unavailable) (a service it calls is
+//! down), puts the message back.
 //!
 //! Up to [`ConsumerOptions::concurrency`] deliveries are handled at once, each in its own
 //! transaction and acknowledged after its own commit; with more than one, events may commit
@@ -197,8 +199,7 @@ impl<H: Handler> Consumer<H> {
             Ok(true) => Outcome::Done,
             Ok(false) => Outcome::Duplicate,
             Err(err) => {
-                let transient =
-                    err.downcast_ref::<sqlx::Error>().is_some_and(crate::db::is_transient);
+                let transient = may_pass(&err);
                 tracing::warn!(error = %err, event_id = %event.event_id, transient, "event handling failed");
                 if transient { Outcome::Retry } else { Outcome::DeadLetter }
             }
@@ -227,7 +228,40 @@ impl<H: Handler> Consumer<H> {
     }
 }
 
+/// Whether a handler's failure may pass by itself: the database or a service it calls is
+/// unreachable or restarting. Such a delivery is put back; any other failure is dead-lettered.
+fn may_pass(err: &anyhow::Error) -> bool {
+    use crate::service_error::Error;
+    err.chain().any(|cause| {
+        if let Some(e) = cause.downcast_ref::<sqlx::Error>() {
+            return crate::db::is_transient(e);
+        }
+        match cause.downcast_ref::<Error>() {
+            Some(Error::Unavailable { .. }) => true,
+            Some(Error::Database(e)) => crate::db::is_transient(e),
+            _ => false,
+        }
+    })
+}
+
 fn amqp_parent(span: &tracing::Span, delivery: &Delivery) {
     let headers = delivery.properties.headers().as_ref();
     crate::telemetry::set_remote_parent(span, |key| amqp::header(headers, key));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::may_pass;
+    use crate::service_error::Error;
+
+    #[test]
+    fn an_unavailable_dependency_puts_the_delivery_back_other_failures_do_not() {
+        let down = anyhow::Error::new(Error::unavailable("agent-svc cannot be reached"));
+        assert!(may_pass(&down));
+        assert!(may_pass(&down.context("scheduling a run")), "found behind context too");
+        assert!(may_pass(&anyhow::Error::new(sqlx::Error::PoolTimedOut)));
+        assert!(may_pass(&anyhow::Error::new(Error::Database(sqlx::Error::PoolTimedOut))));
+        assert!(!may_pass(&anyhow::Error::new(Error::NotFound("agent 7".into()))));
+        assert!(!may_pass(&anyhow::anyhow!("a bug")));
+    }
 }

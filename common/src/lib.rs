@@ -16,6 +16,8 @@ pub mod service;
 pub mod service_error;
 pub mod shutdown;
 pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod vocabulary;
 
 pub use error::{Error, ErrorCode, Result};

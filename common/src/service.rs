@@ -14,8 +14,9 @@ use crate::config::{Effective, Layers, NoOptions, Section, ServiceConfig, Servic
 #[derive(Debug, Parser)]
 #[command(version, about = "An Enneo Mind service")]
 struct Cli {
-    /// TOML file read over the compiled-in defaults; environment variables override it.
-    #[arg(long, global = true, env = "ENNEO_CONFIG", value_name = "PATH")]
+    /// TOML file read over the compiled-in defaults (default: $ENNEO_CONFIG); environment
+    /// variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -65,7 +66,7 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let cli = Cli::parse();
-    let file = cli.config.filter(|path| !path.as_os_str().is_empty());
+    let file = crate::config::file_from(cli.config);
     let mut layers = Layers::from_process(spec.env_prefix, file.as_deref())?;
     let config = layers.section(ServiceConfig::defaults(&spec))?;
     let options = layers.section(O::default())?;

@@ -3,13 +3,18 @@
 
 use std::sync::LazyLock;
 
-use axum::http::header::CONTENT_TYPE;
+use axum::body::Bytes;
+use axum::extract::Path;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+};
 use axum::response::{Html, IntoResponse, Response};
+use enneo_common::ErrorCode;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::envelope::Nothing;
-use crate::error::ErrorBody;
+use crate::error::{ApiError, ErrorBody};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -70,7 +75,7 @@ static RENDERED: LazyLock<Rendered> = LazyLock::new(|| {
 
 /// This document in YAML.
 #[utoipa::path(get, path = "/docs/open-api", tag = "meta", security(()),
-    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/yaml", body = String)))]
+    responses((status = 200, description = "OpenAPI 3.1", content_type = "application/yaml", body = Object)))]
 pub async fn yaml() -> Response {
     ([(CONTENT_TYPE, "application/yaml")], RENDERED.yaml.clone()).into_response()
 }
@@ -82,22 +87,82 @@ pub async fn json() -> Response {
     ([(CONTENT_TYPE, "application/json")], RENDERED.json.clone()).into_response()
 }
 
-/// The interactive API reference.
+/// The interactive API reference: Scalar's script, served from here with the page's own
+/// settings beside it, so the page works without reaching any other host.
 #[utoipa::path(get, path = "/docs", tag = "meta", security(()),
     responses((status = 200, description = "An HTML page", content_type = "text/html", body = String)))]
-pub async fn page() -> Html<&'static str> {
-    Html(
+pub async fn page() -> Response {
+    // Scalar injects its stylesheet at run time and marks it with this nonce; nothing else
+    // inline may run or style the page.
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let version = &*VERSION;
+    let policy = format!(
+        "default-src 'self'; style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; \
+         font-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'self'"
+    );
+    let html = format!(
         r#"<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Enneo Mind API</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta property="csp-nonce" content="{nonce}"></head>
 <body>
-<script id="api-reference" data-url="/api/mind/docs/openapi.json"></script>
-<script src="https://cdn.jsdelivr.net/npm/@scalar/api-reference"></script>
+<div id="app"></div>
+<script src="{ASSETS}/scalar.js?v={version}"></script>
+<script src="{ASSETS}/docs.js?v={version}"></script>
 <noscript>The interactive reference needs JavaScript; the document itself is at
 <a href="/api/mind/docs/open-api">/api/mind/docs/open-api</a> (YAML) and
 <a href="/api/mind/docs/openapi.json">/api/mind/docs/openapi.json</a>.</noscript>
 </body>
-</html>"#,
-    )
+</html>"#
+    );
+    ([(CONTENT_SECURITY_POLICY, policy)], Html(html)).into_response()
+}
+
+/// Where the page's scripts are served.
+const ASSETS: &str = "/api/mind/docs/assets";
+
+/// Names the scripts' content in their URLs, so a changed script is fetched despite the long
+/// cache.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (&SCALAR_JS[..], SETTINGS_JS).hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+});
+
+/// Starts the reference on this API's document; Scalar's fonts, telemetry, AI chat and
+/// developer toolbar would reach other hosts, so they are off.
+const SETTINGS_JS: &str = "Scalar.createApiReference('#app', {
+  url: '/api/mind/docs/openapi.json',
+  withDefaultFonts: false,
+  telemetry: false,
+  agent: { disabled: true },
+  showDeveloperTools: 'never',
+});
+";
+
+static SCALAR_JS: LazyLock<Bytes> = LazyLock::new(|| {
+    scalar_api_reference::get_asset("scalar.js").expect("the crate ships scalar.js").into()
+});
+
+/// A script of the docs page, cached for a year (its URL changes with each build).
+#[utoipa::path(get, path = "/docs/assets/{file}", tag = "meta", security(()),
+    params(("file" = String, Path, description = "`scalar.js` or `docs.js`")),
+    responses(
+        (status = 200, description = "JavaScript", content_type = "text/javascript", body = String),
+        (status = 404, body = ErrorBody)))]
+pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let body = match file.as_str() {
+        "scalar.js" => SCALAR_JS.clone(),
+        "docs.js" => Bytes::from_static(SETTINGS_JS.as_bytes()),
+        _ => return Err(ApiError::new(ErrorCode::NotFound, "no such asset")),
+    };
+    let headers = [
+        (CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    Ok((headers, body).into_response())
 }

@@ -8,6 +8,7 @@ use axum::extract::State;
 use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc::request;
 use enneo_proto::agent::v1 as pb;
+use enneo_proto::settings::v1 as settings;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -353,6 +354,7 @@ async fn execute(
         dry_run: body.dry_run.unwrap_or(false),
         data_json: body.data.map(|d| Value::Object(d).to_string()),
         contract_id: body.contract_id,
+        reply_template: Some(reply_template(state).await?),
     };
     let ran = state.agents().execute_intent(request(req, caller)).await?.into_inner();
     let Value::Object(mut outcome) = document(&ran.outcome_json)? else {
@@ -361,3 +363,19 @@ async fn execute(
     outcome.insert("intent".into(), document(&ran.intent_json)?);
     Ok(Json(Value::Object(outcome)))
 }
+
+/// The tenant's reply wrapper (setting `aiReplyTemplate`), read as the gateway itself: whoever
+/// may execute an intent sends replies in it, whether or not they may read settings.
+async fn reply_template(state: &AppState) -> Result<String, ApiError> {
+    let caller = Caller::service(&[permission::READ_SETTINGS]);
+    let req = settings::GetSettingRequest { name: "aiReplyTemplate".into(), show_secrets: false };
+    let found = state.settings().get_setting(request(req, &caller)).await?.into_inner();
+    let value = found.setting.map(|s| s.value_json).unwrap_or_default();
+    match serde_json::from_str(&value) {
+        Ok(Value::String(wrapper)) => Ok(wrapper),
+        _ => Ok(MESSAGE_MARKER.into()),
+    }
+}
+
+/// Where a reply goes in the wrapper (the setting's default is this alone).
+const MESSAGE_MARKER: &str = "%MESSAGE%";

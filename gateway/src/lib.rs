@@ -150,7 +150,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(teams::routes())
         .routes(routes!(meta::version))
         .routes(routes!(meta::api_health))
+        .routes(routes!(meta::cron_health))
         .routes(routes!(docs::page))
+        .routes(routes!(docs::asset))
         .routes(routes!(docs::yaml))
         .routes(routes!(docs::json));
     OpenApiRouter::with_openapi(docs::ApiDoc::openapi())

@@ -8,8 +8,9 @@ use secrecy::ExposeSecret;
 #[derive(Parser)]
 #[command(version, about = "Enneo Mind REST gateway")]
 struct Cli {
-    /// TOML file read over the compiled-in defaults; environment variables override it.
-    #[arg(long, global = true, env = "ENNEO_CONFIG", value_name = "PATH")]
+    /// TOML file read over the compiled-in defaults (default: $ENNEO_CONFIG); environment
+    /// variables override it.
+    #[arg(long, global = true, value_name = "PATH")]
     config: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,7 +49,7 @@ enum Command {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let file = cli.config.filter(|path| !path.as_os_str().is_empty());
+    let file = enneo_common::config::file_from(cli.config);
     let config = gateway::Config::load(file.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Config { json } => {

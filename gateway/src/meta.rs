@@ -1,4 +1,4 @@
-//! `GET /api/mind/version` and `GET /health`.
+//! `GET /api/mind/version`, `GET /health` and `GET /api/mind/health/cron`.
 
 use std::time::Duration;
 
@@ -48,6 +48,18 @@ pub struct Health {
 #[utoipa::path(get, path = "/health", tag = "meta", security(()),
     responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub async fn api_health(state: State<AppState>) -> (StatusCode, Json<Health>) {
+    health(state).await
+}
+
+/// Health of the background work (public): outbox relays, job workers and event consumers.
+///
+/// They run inside their service's process and stop with it, so each service's health stands
+/// for its background work: `serving` while it runs.
+#[utoipa::path(get, path = "/health/cron", tag = "meta", security(()),
+    responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub async fn cron_health(state: State<AppState>) -> (StatusCode, Json<Health>) {
+    // No service reports a backlog (pending jobs, oldest unpublished event) over gRPC yet;
+    // until one does, the process's health is what can be told.
     health(state).await
 }
 

@@ -1,26 +1,31 @@
-//! `/tag…` (contract §6.1). Tags change through `POST /settings` with `_tag[{id}].{prop}`.
+//! `/tag…` (contract §6.1). Tags change through `POST /settings` with `_tag[{id}].{prop}`;
+//! `POST /tag/{id}/detect` runs a tag's detection on a ticket in agent-svc, which judges agents'
+//! detection the same way.
 
 use axum::Json;
 use axum::extract::State;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
+use enneo_proto::agent::v1 as agent_pb;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{PathId, QueryParams, RawBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tags, create_tag))
         .routes(routes!(tag_tree))
         .routes(routes!(get_tag, delete_tag))
+        .routes(routes!(detect_tag))
 }
 
 /// A tag (contract §6.1 Tag schema). `assignment` is derived, for display.
@@ -77,6 +82,13 @@ pub(crate) fn view(t: &pb::Tag, format: &str) -> Value {
     if matches!(format, "short" | "compact") {
         return short;
     }
+    if format == "detection" {
+        return json!({"id": t.id, "name": t.name, "fullName": t.full_name, "parent": t.parent,
+            "type": t.r#type, "visibility": t.visibility, "channels": t.channels,
+            "subchannels": t.subchannels, "customerNeeded": detection.get("customerNeeded")
+                .and_then(Value::as_bool).unwrap_or(true),
+            "detectionDetails": detection, "assignment": assignment});
+    }
     let mut full = json!({"id": t.id, "name": t.name, "fullName": t.full_name, "parent": t.parent,
         "reference": t.reference, "type": t.r#type, "visibility": t.visibility, "color": t.color,
         "priority": t.priority, "sla": t.sla, "channels": t.channels});
@@ -103,8 +115,28 @@ pub struct ListParams {
     r#type: Option<String>,
     /// Include disabled tags (and tags under disabled parents).
     include_disabled: Option<bool>,
-    /// short (= compact), medium or full (default).
+    /// short (= compact), medium, full (default), or detection: what decides whether the
+    /// tag is detected (scope and `detectionDetails`).
     format: Option<String>,
+    /// Not supported (400): list with `format=detection` and filter on
+    /// `detectionDetails.type`.
+    detection_filter: Option<String>,
+}
+
+impl ListParams {
+    /// The format asked for; refuses what the list does not support.
+    fn format(&self) -> Result<String, ApiError> {
+        if self.detection_filter.is_some() {
+            return Err(ApiError::bad_request(
+                "detectionFilter is not supported; list with format=detection and filter on \
+                 detectionDetails.type",
+            ));
+        }
+        match self.format.as_deref() {
+            Some("detection") => Ok("detection".into()),
+            _ => format_of(self.format.clone()),
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -127,7 +159,7 @@ pub(crate) fn format_of(format: Option<String>) -> Result<String, ApiError> {
     match format.as_str() {
         "short" | "compact" | "medium" | "full" => Ok(format),
         other => Err(ApiError::bad_request(format!(
-            "format must be short, medium or full, got {other:?}"
+            "format must be short, medium, full or (tags only) detection, got {other:?}"
         ))),
     }
 }
@@ -140,7 +172,7 @@ pub async fn list_tags(
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
 ) -> Result<Success<TagList>, ApiError> {
-    let format = format_of(p.format)?;
+    let format = p.format()?;
     let req = pb::ListTagsRequest {
         q: p.q,
         r#type: p.r#type,
@@ -160,7 +192,7 @@ pub async fn tag_tree(
     Auth(caller): Auth,
     QueryParams(p): QueryParams<ListParams>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
-    let format = format_of(p.format)?;
+    let format = p.format()?;
     let req = pb::ListTagsRequest {
         q: None,
         r#type: p.r#type,
@@ -218,6 +250,11 @@ pub struct NewTag {
     /// Hours; default 8.
     sla: Option<i32>,
     priority: Option<String>,
+    /// How the tag is detected (the newer docs require it; default `{}`, assigned by hand):
+    /// `{type, customerNeeded, aiDetection: {detectionPrompt, examples, ...}, conditions,
+    /// parameters}` as for AI agents. Malformed: 400; an operand naming no parameter: 422.
+    #[schema(value_type = Option<Object>)]
+    detection_details: Option<Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -225,15 +262,18 @@ pub struct TagCreated {
     id: i64,
 }
 
-/// Create a tag (needs `updateClientSettings`).
+/// Create a tag (needs `updateClientSettings`, checked before the body).
 #[utoipa::path(post, path = "/tag", tag = "tag", request_body = NewTag,
     responses((status = 200, body = Success<TagCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, description = "Unknown parent", body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, description = "Unknown parent", body = ErrorBody),
+        (status = 422, description = "detectionDetails refers to parameters it lacks", body = ErrorBody)))]
 pub async fn create_tag(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<NewTag>,
+    body: RawBody,
 ) -> Result<Success<TagCreated>, ApiError> {
+    require(&caller, permission::UPDATE_CLIENT_SETTINGS)?;
+    let body: NewTag = body.parse()?;
     let req = pb::CreateTagRequest {
         name: body.name,
         reference: body.reference.unwrap_or_default(),
@@ -244,6 +284,7 @@ pub async fn create_tag(
         color: body.color,
         sla: body.sla,
         priority: body.priority,
+        detection_details_json: body.detection_details.map(|d| d.to_string()),
     };
     let created = state.settings().create_tag(request(req, &caller)).await?.into_inner();
     Ok(Success::new(TagCreated { id: created.id }))
@@ -279,4 +320,88 @@ pub async fn delete_tag(
 ) -> Result<Success, ApiError> {
     state.settings().delete_tag(request(pb::DeleteRequest { id }, &caller)).await?;
     Ok(Success::done())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DetectRequest {
+    ticket_id: i64,
+    /// Tag ids the ticket is evaluated as carrying instead of its own (conditions on tags).
+    test_tags: Option<Vec<i64>>,
+    /// Parameter values by key; they win over what the ticket says.
+    #[schema(value_type = Option<Object>)]
+    data: Option<Map<String, Value>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DetectionAlert {
+    /// notMatched, unknownParameter, channelNotServed, subchannelNotServed, customerNeeded,
+    /// notDetected, noConditions, noDetectionPrompt, aiNotMatched, aiUnavailable, ...
+    code: String,
+    message: String,
+    /// The parameter a failing operand compares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    operand: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Detected {
+    /// Whether detection would assign the tag to the ticket.
+    r#match: bool,
+    /// Why it did not, and what it had to do without (e.g. the embeddings server).
+    alerts: Vec<DetectionAlert>,
+    /// AI detection's confidence (0 to 1), when it ran.
+    ai_confidence: Option<f32>,
+}
+
+/// Dry-run a tag's detection on a ticket (needs `updateAiAgent`, checked before the body).
+///
+/// The tag's channels and subchannels scope it, then `customerNeeded` (default true), then its
+/// `detectionDetails.type`: conditions over its parameters, AI detection against its prompt and
+/// examples, or both. Nothing is written. When AI detection cannot run, an alert says so.
+#[utoipa::path(post, path = "/tag/{id}/detect", tag = "tag", params(("id" = i64, Path)),
+    request_body = DetectRequest,
+    responses((status = 200, body = Success<Detected>), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, description = "Unknown tag or ticket", body = ErrorBody)))]
+pub async fn detect_tag(
+    State(state): State<AppState>,
+    Auth(caller): Auth,
+    PathId(id): PathId,
+    body: RawBody,
+) -> Result<Success<Detected>, ApiError> {
+    require(&caller, permission::UPDATE_AI_AGENT)?;
+    let body: DetectRequest = body.parse()?;
+    if body.ticket_id <= 0 {
+        return Err(ApiError::bad_request("ticketId must be a ticket id"));
+    }
+    if body.test_tags.as_ref().is_some_and(|t| t.iter().any(|id| *id <= 0)) {
+        return Err(ApiError::bad_request("testTags must be tag ids"));
+    }
+    // A disabled tag is still detected (it is only hidden), so it can be tried too.
+    let req = pb::ListTagsRequest { id: Some(id), include_disabled: true, ..Default::default() };
+    let tag = fetch(&state, &caller, req)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::new(enneo_common::ErrorCode::NotFound, "tag not found"))?;
+    let req = agent_pb::EvaluateDetectionRequest {
+        ticket_id: body.ticket_id,
+        detection_details_json: tag.detection_details_json,
+        channels: tag.channels,
+        subchannels: tag.subchannels,
+        test_tags: body.test_tags.map(|ids| agent_pb::TestTags { ids }),
+        data_json: body.data.map(|d| Value::Object(d).to_string()),
+    };
+    let verdict = state.agents().evaluate_detection(request(req, &caller)).await?.into_inner();
+    Ok(Success::new(Detected {
+        r#match: verdict.matched,
+        alerts: verdict
+            .alerts
+            .into_iter()
+            .map(|a| DetectionAlert { code: a.code, message: a.message, operand: a.operand })
+            .collect(),
+        ai_confidence: verdict.ai_confidence,
+    }))
 }

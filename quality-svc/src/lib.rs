@@ -4,9 +4,14 @@
 //! Scheduling a run writes one test ticket and one job per case ([`runs`]); the worker
 //! ([`workers`]) replays each snapshot through agent-svc's engine as a dry run, scores the
 //! observation per dimension ([`scoring`]) and counts it, transactionally. Ticket events are
-//! recorded and make test cases of changed tickets stale ([`ticket_events`]).
+//! recorded and make test cases of changed tickets stale ([`ticket_events`]). Agent changes
+//! can schedule runs by themselves ([`agent_events`]); people's handling of real tickets is
+//! compared with the AI's detection ([`agreement`]).
 
+pub mod agent_events;
+pub mod agreement;
 pub mod config;
+pub mod report;
 pub mod runs;
 pub mod scoring;
 pub mod service;
@@ -38,8 +43,8 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
-/// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the consumer of ticket
-/// events and the replay worker.
+/// Serves until `shutdown`: gRPC on `listener`, the outbox relay, the consumers of ticket,
+/// intent and agent events, and the replay worker.
 pub async fn run(
     config: ServiceConfig,
     quality: Config,
@@ -84,14 +89,36 @@ pub async fn run(
         amqp: config.amqp.clone(),
         queue: ticket_events::QUEUE,
         routing_keys: ticket_events::ROUTING_KEYS,
-        handler: ticket_events::Recorder,
+        handler: agreement::WithCloses(ticket_events::Recorder),
         options: Default::default(),
     };
     let consumer = tokio::spawn(consumer.run(shutdown.clone()));
+    let agreement = Consumer {
+        pool: pool.clone(),
+        schema: SPEC.schema,
+        amqp: config.amqp.clone(),
+        queue: agreement::QUEUE,
+        routing_keys: agreement::ROUTING_KEYS,
+        handler: agreement::IntentChanges,
+        options: Default::default(),
+    };
+    let agreement = tokio::spawn(agreement.run(shutdown.clone()));
+
+    let runs = runs::Runs { pool: pool.clone(), upstream: upstream.clone(), wake };
+    let agent_changes = Consumer {
+        pool: pool.clone(),
+        schema: SPEC.schema,
+        amqp: config.amqp.clone(),
+        queue: agent_events::QUEUE,
+        routing_keys: agent_events::ROUTING_KEYS,
+        handler: agent_events::AgentChanges { runs: runs.clone() },
+        options: Default::default(),
+    };
+    let agent_changes = tokio::spawn(agent_changes.run(shutdown.clone()));
 
     let api = service::QualityApi {
-        cases: test_cases::TestCases { pool: pool.clone(), upstream: upstream.clone() },
-        runs: runs::Runs { pool: pool.clone(), upstream, wake },
+        cases: test_cases::TestCases { pool: pool.clone(), upstream },
+        runs,
         pass_threshold: quality.runs.pass_threshold,
     };
     let router = enneo_common::grpc::server()
@@ -99,7 +126,7 @@ pub async fn run(
         .add_service(QualityServiceServer::new(api));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(relay, worker, consumer);
+    let _ = tokio::join!(relay, worker, consumer, agreement, agent_changes);
     pool.close().await;
     Ok(served?)
 }

@@ -10,6 +10,8 @@ use enneo_proto::quality::v1::quality_service_server::QualityService;
 use serde_json::{Value, json};
 use tonic::{Request, Response, Status};
 
+use crate::agreement;
+use crate::report;
 use crate::runs::{RunRow, Runs, Schedule, TicketRow};
 use crate::test_cases::{self, CaseRow, Filter, TestCases, expectation};
 
@@ -108,6 +110,7 @@ impl QualityService for QualityApi {
             channel: r.channel,
             limit: r.limit,
             re_run_models: r.re_run_models,
+            repeats: r.repeats,
             rerun_of: None,
         };
         run_reply(self.runs.schedule(&caller, schedule).await?)
@@ -126,6 +129,7 @@ impl QualityService for QualityApi {
                 .map(|t| t.document(config).to_string())
                 .collect(),
             intent_detection_json: report.intent_detection.to_string(),
+            repeatability_json: report.repeatability.to_string(),
         }))
     }
 
@@ -153,6 +157,12 @@ impl QualityService for QualityApi {
         let r = request.into_inner();
         let diff = self.runs.diff(r.id, r.against).await?;
         Ok(Response::new(pb::DiffRunsResponse { diff_json: diff.to_string() }))
+    }
+
+    async fn run_report(&self, request: Request<pb::RunRef>) -> Reply<pb::RunReportResponse> {
+        caller(&request, permission::AI_QUALITY_CHECK_VIEW)?;
+        let report = report::load(&self.runs, request.get_ref().id, self.pass_threshold).await?;
+        Ok(Response::new(pb::RunReportResponse { html: report::render(&report) }))
     }
 
     async fn update_expected_result(
@@ -293,5 +303,17 @@ impl QualityService for QualityApi {
         caller(&request, permission::AI_QUALITY_CHECK_EDIT)?;
         self.cases.delete(request.get_ref().id).await?;
         Ok(Response::new(pb::Empty {}))
+    }
+
+    async fn get_agreement(
+        &self,
+        request: Request<pb::GetAgreementRequest>,
+    ) -> Reply<pb::GetAgreementResponse> {
+        caller(&request, permission::AI_QUALITY_CHECK_VIEW)?;
+        let r = request.into_inner();
+        let now = chrono::Utc::now();
+        let range = agreement::Range::parse(r.ai_agent_id, &r.from, &r.to, &r.interval, now)?;
+        let trend = agreement::trend(&self.runs.pool, &range).await?;
+        Ok(Response::new(pb::GetAgreementResponse { agreement_json: trend.to_string() }))
     }
 }

@@ -225,6 +225,14 @@ pub static SETTINGS: &[Definition] = &[
         "How ticket summaries are written."
     ),
     setting!(
+        "qualityCheckOnAgentChange",
+        Kind::Boolean,
+        "ai-agents",
+        json!(false),
+        &["mind"],
+        "Run an AI agent's quality check test cases whenever the agent is changed."
+    ),
+    setting!(
         "sourceCodeExecutorTimeout",
         Kind::Number { min: 1.0, max: 300.0 },
         "ai-agents",
@@ -375,6 +383,14 @@ pub static SETTINGS: &[Definition] = &[
         json!({}),
         &["mind"],
         "Values every template sees at top level."
+    ),
+    setting!(
+        "aiReplyTemplate",
+        Kind::Text { max_len: 20_000 },
+        "general",
+        json!("%MESSAGE%"),
+        &["mind"],
+        "Wrapper of AI agent replies (greeting, signature): HTML with %MESSAGE% where the reply goes."
     ),
     Definition {
         name: FEATURE_FLAGS,

@@ -14,6 +14,8 @@ use sqlx::PgConnection;
 
 use crate::service::Settings;
 
+mod detection;
+
 const REFERENCES: &[&str] = &["ticket", "contract", "customer"];
 const TYPES: &[&str] =
     &["skill", "product", "brand", "customerProperty", "contractProperty", "other"];
@@ -157,13 +159,21 @@ impl Settings {
         if req.sla.is_some_and(|s| s < 0) {
             return Err(Error::InvalidArgument("sla must not be negative".into()));
         }
+        let detection_details = match req.detection_details_json.as_deref() {
+            None => json!({}),
+            Some(text) => serde_json::from_str(text).map_err(|e| {
+                Error::InvalidArgument(format!("detectionDetails is not JSON: {e}"))
+            })?,
+        };
+        detection::validate(&detection_details)?;
         let mut tx = self.pool.begin().await?;
         if let Some(parent) = req.parent {
             exists(&mut tx, parent).await?;
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO settings.tag (name, full_name, parent, reference, type, visibility, color, sla, priority, modified_by) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, 8), $9, $10) RETURNING id",
+            "INSERT INTO settings.tag (name, full_name, parent, reference, type, visibility, color, sla, priority, \
+             detection_details, modified_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, 8), $9, $10, $11) RETURNING id",
         )
         .bind(name)
         .bind(req.full_name.as_deref().map(str::trim).filter(|f| !f.is_empty()))
@@ -174,6 +184,7 @@ impl Settings {
         .bind(color)
         .bind(req.sla)
         .bind(priority)
+        .bind(&detection_details)
         .bind(caller.user_id)
         .fetch_one(&mut *tx)
         .await?;
@@ -306,12 +317,12 @@ impl Settings {
                     ));
                 }
             },
-            "detectionDetails" | "testCase" if value.is_object() => (
-                if prop == "testCase" { "test_case" } else { "detection_details" },
-                value.clone(),
-                "$2",
-            ),
-            "detectionDetails" | "testCase" => {
+            "detectionDetails" => {
+                detection::validate(&value)?;
+                ("detection_details", value.clone(), "$2")
+            }
+            "testCase" if value.is_object() => ("test_case", value.clone(), "$2"),
+            "testCase" => {
                 return Err(Error::InvalidArgument(format!("{prop} must be an object")));
             }
             other => return Err(Error::InvalidArgument(format!("unknown tag property {other}"))),

@@ -1,4 +1,6 @@
-//! `GET /ticket/{id}/activity`: the ticket's audit trail, newest first.
+//! `GET /ticket/{id}/activity`: the ticket's audit trail, newest first. Most entries are
+//! projected from the ticket's events; services add their own (AI detection that ran without
+//! its AI) through [`add`], with the message they give.
 
 use chrono::{DateTime, Utc};
 use enneo_common::service_error::{Error, Result};
@@ -22,6 +24,7 @@ struct Row {
     changed_fields: Vec<String>,
     version: i64,
     traceparent: Option<String>,
+    note: Option<String>,
 }
 
 pub async fn list(
@@ -42,7 +45,7 @@ pub async fn list(
             .fetch_one(&mut *conn)
             .await?;
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT id, event_id, type, occurred_at, actor, changed_fields, version, traceparent \
+        "SELECT id, event_id, type, occurred_at, actor, changed_fields, version, traceparent, note \
          FROM ticket.activity WHERE ticket_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
     )
     .bind(req.id)
@@ -50,21 +53,54 @@ pub async fn list(
     .bind(req.offset)
     .fetch_all(conn)
     .await?;
-    let activities = rows
-        .into_iter()
-        .map(|r| pb::Activity {
-            id: r.id,
-            message: message(&r.kind, &r.changed_fields),
-            user_id: r.actor.parse().ok().filter(|id| *id > 0),
-            created_at: Some(timestamp(r.occurred_at)),
-            changed_fields: r.changed_fields,
-            event_id: if req.technical { r.event_id.to_string() } else { String::new() },
-            version: if req.technical { r.version } else { 0 },
-            traceparent: r.traceparent.filter(|_| req.technical),
-            kind: r.kind,
-        })
-        .collect();
+    let activities = rows.into_iter().map(|r| to_proto(r, req.technical)).collect();
     Ok(pb::ListTicketActivityResponse { activities, total })
+}
+
+fn to_proto(r: Row, technical: bool) -> pb::Activity {
+    pb::Activity {
+        id: r.id,
+        message: r.note.unwrap_or_else(|| message(&r.kind, &r.changed_fields)),
+        user_id: r.actor.parse().ok().filter(|id| *id > 0),
+        created_at: Some(timestamp(r.occurred_at)),
+        changed_fields: r.changed_fields,
+        event_id: if technical { r.event_id.to_string() } else { String::new() },
+        version: if technical { r.version } else { 0 },
+        traceparent: r.traceparent.filter(|_| technical),
+        kind: r.kind,
+    }
+}
+
+/// A service's own entry on ticket `ticket_id` (at `version`), recorded as `system`.
+pub async fn add(
+    conn: &mut PgConnection,
+    ticket_id: i64,
+    version: i64,
+    req: &pb::AddTicketActivityRequest,
+) -> Result<pb::Activity> {
+    let kind = req.kind.trim();
+    if kind.is_empty() || kind.len() > 64 || !kind.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err(Error::InvalidArgument("kind must be 1 to 64 letters or digits".into()));
+    }
+    let note = req.message.trim();
+    if note.is_empty() || note.chars().count() > 2000 {
+        return Err(Error::InvalidArgument("message must be 1 to 2000 characters".into()));
+    }
+    let row: Row = sqlx::query_as(
+        "INSERT INTO ticket.activity \
+         (event_id, ticket_id, type, occurred_at, actor, version, traceparent, note) \
+         VALUES ($1, $2, $3, now(), 'system', $4, $5, $6) \
+         RETURNING id, event_id, type, occurred_at, actor, changed_fields, version, traceparent, note",
+    )
+    .bind(Uuid::new_v4())
+    .bind(ticket_id)
+    .bind(kind)
+    .bind(version)
+    .bind(enneo_common::telemetry::current_traceparent())
+    .bind(note)
+    .fetch_one(conn)
+    .await?;
+    Ok(to_proto(row, false))
 }
 
 fn message(kind: &str, changed: &[String]) -> String {

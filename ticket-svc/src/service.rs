@@ -555,4 +555,21 @@ impl TicketService for Tickets {
         store::get(&mut conn, req.id, false).await?;
         Ok(Response::new(activity::list(&mut conn, &req).await?))
     }
+
+    async fn add_ticket_activity(
+        &self,
+        request: Request<pb::AddTicketActivityRequest>,
+    ) -> Result<Response<pb::AddTicketActivityResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        // Users write the trail only through what they do to the ticket.
+        if caller.role != Caller::system().role {
+            return Err(Error::PermissionDenied("only services add activity entries".into()).into());
+        }
+        caller.require(permission::UPDATE_TECHNICAL_TICKET_FIELDS)?;
+        let req = request.into_inner();
+        let mut conn = self.pool.acquire().await.map_err(Error::from)?;
+        let ticket = store::get(&mut conn, req.ticket_id, false).await?;
+        let activity = activity::add(&mut conn, req.ticket_id, ticket.version, &req).await?;
+        Ok(Response::new(pb::AddTicketActivityResponse { activity: Some(activity) }))
+    }
 }

@@ -15,6 +15,7 @@
 //! reaches [`Detector::threshold`]; the confidence is that score, capped at 1.
 
 pub mod classifier;
+pub mod dry_run;
 pub mod lexical;
 pub mod queue;
 pub mod runtime;

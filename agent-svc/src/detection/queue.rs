@@ -1,11 +1,12 @@
 //! Detection as durable work: ticket events become rows of `agent.detection_job` (in the same
 //! transaction as their inbox row), and a [`Worker`](enneo_common::jobs::Worker) detects each
-//! ticket, stores its intents and outcome, then tells ticket-svc the ticket's `aiSupportLevel`
-//! and language. A crash anywhere only releases the row for another try, and every step is
+//! ticket, stores its intents and outcome, then tells ticket-svc the ticket's `aiSupportLevel`,
+//! language and [`sentiment`](crate::sentiment). A crash anywhere only releases the row for another try, and every step is
 //! idempotent, so no ticket is left without a result: intents, or an explicit `noDetection`.
 //!
 //! While the embeddings server is down a job is retried with back-off; after
-//! [`AI_ATTEMPTS`] tries detection runs without AI (conditions only) and says so.
+//! [`AI_ATTEMPTS`] tries detection runs without AI (conditions only) and says so, in its
+//! stored note and as an entry in the ticket's activity trail.
 
 use std::sync::Arc;
 
@@ -16,7 +17,7 @@ use enneo_proto::ticket::v1 as pb;
 use serde_json::{Map, Value};
 use sqlx::{PgConnection, PgPool};
 
-use super::runtime::{DetectError, Findings, Runtime};
+use super::runtime::{DetectError, Findings, Runtime, Vectors};
 use crate::effects::{Effects, Toolbox};
 use crate::extraction::Lang;
 use crate::intents::decision_json;
@@ -27,6 +28,9 @@ use crate::tickets::{TicketView, Tickets};
 pub const TABLE: &str = "agent.detection_job";
 /// Tries with AI before detection settles for conditions alone.
 pub const AI_ATTEMPTS: i32 = 5;
+
+/// The activity-trail kind of a detection that ran without (part of) its AI.
+pub const DEGRADED_ACTIVITY: &str = "aiDetectionDegraded";
 
 pub const TRIGGER_CREATED: &str = "TicketCreated";
 pub const TRIGGER_RESPONSE: &str = "TicketResponse";
@@ -79,14 +83,18 @@ impl Detection {
             ticket = ticket.with_message(Some(text), c.subject, None);
         }
         let today = Utc::now().date_naive();
-        let findings = self.runtime.detect(&ticket, today, ai_required).await?;
+        let findings = self.runtime.detect(&ticket, today, ai_required, Vectors::Fresh).await?;
         let (rows, lang) = self.store(&ticket, &findings, today).await?;
+        if let Some(why) = &findings.degraded {
+            self.tickets.add_activity(ticket_id, DEGRADED_ACTIVITY, why).await?;
+        }
         // No agent is configured: there is no AI pipeline, and the ticket stays as it came.
         if findings.live_agents == 0 {
             return Ok(rows);
         }
         let mut fields = pb::TicketFields {
             ai_support_level: Some(support_level(&rows).into()),
+            sentiment: Some(crate::sentiment::classify(&ticket.subject, &ticket.body).into()),
             ..Default::default()
         };
         if proto.language_code.as_deref().is_none_or(str::is_empty) {

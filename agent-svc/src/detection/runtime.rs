@@ -75,6 +75,16 @@ struct Built {
     detector: Option<Detector>,
 }
 
+/// Where a message's vectors come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vectors {
+    /// Embedded afresh: a live message is seen once, so caching it would only grow the cache.
+    Fresh,
+    /// Through the vector cache: a quality-check replay sees the same snapshot run after run,
+    /// and only its first replay (per embeddings model) pays for embedding it.
+    Cached,
+}
+
 pub struct Runtime {
     pool: PgPool,
     embeddings: Arc<EmbeddingsClient>,
@@ -102,6 +112,16 @@ impl Runtime {
 
     pub fn embeddings(&self) -> &EmbeddingsClient {
         &self.embeddings
+    }
+
+    /// The vectors of example and background sentences, shared with other detections.
+    pub fn cache(&self) -> &VectorCache {
+        &self.cache
+    }
+
+    /// Score from which AI detection counts.
+    pub fn threshold(&self) -> f32 {
+        self.threshold
     }
 
     /// The live agents and their classifier, rebuilt when an agent changed.
@@ -149,6 +169,7 @@ impl Runtime {
         ticket: &TicketView,
         today: NaiveDate,
         ai_required: bool,
+        vectors: Vectors,
     ) -> Result<Findings, DetectError> {
         let built = match self.current().await {
             Ok(b) => Some(b),
@@ -164,7 +185,13 @@ impl Runtime {
             Some(detector) => {
                 let message = Message { subject: &ticket.subject, body: &ticket.body };
                 let units = Detector::units(&message);
-                match self.embeddings.embed(&units, InputType::Query).await {
+                let embedded = match vectors {
+                    Vectors::Fresh => self.embeddings.embed(&units, InputType::Query).await,
+                    Vectors::Cached => {
+                        self.cache.embed(&self.embeddings, &units, InputType::Query).await
+                    }
+                };
+                match embedded {
                     Ok(vectors) => {
                         ticket_vector = mean(&vectors);
                         detector.classify(&units, &vectors)

@@ -10,6 +10,9 @@
 //! `informCustomer` (otherwise the text comes back as `message` for a human to send); an output
 //! that closes (`closeTicket`, `textTemplateAndClose`) closes either way. `dryRun` records the
 //! effects instead of applying them.
+//!
+//! A sent reply is the tenant's wrapper (`aiReplyTemplate`, read by the caller) with the reply
+//! at its `%MESSAGE%`; the outcome carries both, as `template` and `message`.
 
 use chrono::Utc;
 use enneo_common::auth::{Caller, permission};
@@ -21,8 +24,8 @@ use super::{Intents, corrections_without_action, decision_json, run_error};
 use crate::agents::store as agents;
 use crate::effects::Effects;
 use crate::engine::definition::ACTION_KEY;
-use crate::runner;
 use crate::tickets::TicketView;
+use crate::{runner, templates};
 
 #[derive(Debug, Default)]
 pub struct Request {
@@ -33,6 +36,8 @@ pub struct Request {
     pub dry_run: bool,
     pub data: Map<String, Value>,
     pub contract_id: Option<String>,
+    /// The tenant's reply wrapper (greeting, signature) with `%MESSAGE%`; none: the reply alone.
+    pub reply_template: Option<String>,
 }
 
 /// The outcome document (§3.2) and the intent after the run.
@@ -50,7 +55,7 @@ impl Intents {
     /// [`Intents::execute`] for a caller whose right to execute was established otherwise
     /// (auto-processing).
     pub(super) async fn execute_checked(&self, caller: &Caller, req: Request) -> Result<Executed> {
-        let row = self.intent_for(&req).await?;
+        let row = self.intent_for(caller, &req).await?;
         if let Some(contract) = req.contract_id.as_deref().filter(|c| !c.is_empty())
             && contract != row.contract_id
         {
@@ -96,7 +101,7 @@ impl Intents {
             "ticketClosed": false,
             "recipient": ticket.sender,
             "message": run.reply,
-            "template": Value::Null,
+            "template": run.reply.as_ref().and(req.reply_template.as_ref()),
             "sources": [],
             "txId": uuid::Uuid::new_v4().to_string(),
             "action": action,
@@ -123,7 +128,8 @@ impl Intents {
                 return Ok(Executed { outcome: first, intent });
             }
         }
-        let applied = apply(&effects, &ticket, &run, req.inform_customer).await;
+        let wrapper = req.reply_template.as_deref();
+        let applied = apply(&effects, &ticket, &run, wrapper, req.inform_customer).await;
         match applied {
             Ok((sent, closed)) => {
                 outcome["sent"] = json!(sent);
@@ -157,8 +163,8 @@ impl Intents {
     }
 
     /// The intent to execute: by id, or the active one of agent `code` on the ticket, created
-    /// on the fly when the agent has not been detected there.
-    async fn intent_for(&self, req: &Request) -> Result<IntentRow> {
+    /// on the fly when the agent has not been detected there (by the caller, not by detection).
+    async fn intent_for(&self, caller: &Caller, req: &Request) -> Result<IntentRow> {
         let mut conn = self.pool.acquire().await?;
         if let Some(id) = req.intent_id {
             return store::get(&mut conn, id).await;
@@ -195,7 +201,8 @@ impl Intents {
             },
         )
         .await?;
-        store::publish_ticket_intents(&mut tx, &self.outbox, ticket_id, "system").await?;
+        store::publish_ticket_intents(&mut tx, &self.outbox, ticket_id, &super::actor(caller))
+            .await?;
         tx.commit().await?;
         self.outbox.committed();
         Ok(row)
@@ -207,11 +214,12 @@ async fn apply(
     effects: &Effects,
     ticket: &TicketView,
     run: &runner::Run,
+    wrapper: Option<&str>,
     inform_customer: bool,
 ) -> Result<(bool, bool)> {
     let mut sent = false;
     if inform_customer && let Some(text) = run.reply.as_deref().filter(|t| !t.is_empty()) {
-        effects.reply(ticket.id, text).await?;
+        effects.reply(ticket.id, &templates::wrap(wrapper, text)).await?;
         sent = true;
     }
     let close = run.closes || (inform_customer && sent);

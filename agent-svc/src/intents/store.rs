@@ -227,6 +227,8 @@ pub const TICKET_INTENTS_CHANGED: &str = "TicketIntentsChanged";
 /// Records `TicketIntentsChanged` with the ticket's active intents, in the caller's
 /// transaction: ticket-svc keeps them for the `i.aiAgentId` search filter and the per-agent
 /// stats. The payload is the whole current set, so a consumer replaces, never patches.
+/// `source` is `user` when a person changed the set (`actor` is a user id), `detection` when
+/// the system did: quality-svc compares the two to measure how often people agree with the AI.
 pub async fn publish_ticket_intents(
     tx: &mut PgConnection,
     outbox: &enneo_common::outbox::Outbox,
@@ -259,7 +261,8 @@ pub async fn publish_ticket_intents(
                 aggregate_version: version,
                 actor: actor.to_owned(),
                 payload: serde_json::json!({"ticketId": ticket_id, "aiAgentIds": agent_ids,
-                                            "intents": intents}),
+                                            "intents": intents,
+                                            "source": if actor == "system" { "detection" } else { "user" }}),
             },
         )
         .await?;

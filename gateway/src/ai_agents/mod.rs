@@ -3,6 +3,7 @@
 //! passes the documents through otherwise untouched.
 
 mod catalogue;
+mod executor;
 mod history;
 mod list;
 mod portable;
@@ -44,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(history::agent_history))
         .routes(routes!(history::agent_version))
         .routes(routes!(history::restore_agent))
+        .routes(routes!(executor::local_execution_command))
 }
 
 /// An AI agent (contract §2.3). Open: fields not listed here are stored and returned as sent.
@@ -64,7 +66,8 @@ pub struct AiAgent {
     intelligence: String,
     #[schema(value_type = Option<Object>)]
     appearance: Option<Value>,
-    example_ticket_ids: Vec<i64>,
+    /// Tickets that show what the agent handles; absent until someone names some.
+    example_ticket_ids: Option<Vec<i64>>,
     /// parameters, responseCases, executor, detectionDetails, personality, …
     #[schema(value_type = Object)]
     settings: Value,

@@ -2,6 +2,8 @@
 //! the documents (TestCase, TestRun, TestTicket); the gateway authorises before it reads a
 //! body, checks the body's shape and passes the documents through.
 
+mod agreement;
+mod report;
 mod review;
 mod runs;
 mod test_cases;
@@ -23,6 +25,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(runs::stop_run))
         .routes(routes!(runs::rerun))
         .routes(routes!(runs::diff))
+        .routes(routes!(report::run_report))
+        .routes(routes!(agreement::agreement))
         .routes(routes!(review::update_expected_result))
         .routes(routes!(review::accept_expected_result))
         .routes(routes!(review::accept_all_expected_results))

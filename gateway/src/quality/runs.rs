@@ -76,6 +76,10 @@ pub struct RunConfig {
     limit: Option<i64>,
     /// Recorded; every replay runs the models afresh.
     re_run_models: Option<bool>,
+    /// Replays of each test case, 1 to 10 (default 1). With more than one, the run reports
+    /// pass^k (every replay passed) and the flaky cases; replays differ only where a model
+    /// samples (an LLM), since detection without one is deterministic.
+    repeats: Option<i32>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -115,6 +119,7 @@ pub async fn schedule_run(
         channel: body.channel,
         limit: config.limit,
         re_run_models: config.re_run_models,
+        repeats: config.repeats,
     };
     let run = state.quality().schedule_run(request(req, &caller)).await?.into_inner();
     one(&run.test_run_json)
@@ -135,6 +140,12 @@ pub struct RunReport {
     /// tickets whose expectation names `intentDetection`.
     #[schema(value_type = Object)]
     intent_detection: Value,
+    /// With `config.repeats` > 1, over the test cases whose replays all completed:
+    /// `{repeats, testCases, passK, passRate, flakyTestCases}` (pass^k: the share of cases
+    /// whose every replay passed; flaky: replays that disagree in verdict or observation).
+    /// Null otherwise.
+    #[schema(value_type = Option<Object>)]
+    repeatability: Value,
 }
 
 /// Get a test run with its scores and test tickets.
@@ -156,6 +167,7 @@ pub async fn get_run(
         test_run: document(&r.test_run_json)?,
         tickets: documents(&r.test_tickets_json)?,
         intent_detection: document(&r.intent_detection_json)?,
+        repeatability: document(&r.repeatability_json)?,
     }))
 }
 

@@ -23,8 +23,8 @@ use crate::json::{JsonBody, QueryParams, RawBody};
 #[serde(rename_all = "camelCase")]
 pub struct SettingView {
     name: String,
+    /// Any JSON value, as `type` says: boolean, number, string, array, object or null.
     /// Credentials read `********` unless `showSecrets=true` and you hold `readSecretSettings`.
-    #[schema(value_type = Object)]
     value: Value,
     category: String,
     /// boolean, number, string, enum, multiselect, json, list, secret.
@@ -33,7 +33,7 @@ pub struct SettingView {
     used_by: Vec<String>,
     read_permissions: Vec<String>,
     is_secret: bool,
-    #[schema(value_type = Object)]
+    /// Any JSON value, like `value`.
     default: Value,
     /// The values an enum setting accepts.
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::view::TicketView;
+use super::view::{TicketRow, TicketView};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::envelope::Success;
@@ -85,9 +85,7 @@ fn scalar(value: &Value) -> Result<String, ApiError> {
 
 #[derive(Serialize, ToSchema)]
 pub struct SearchResponse {
-    /// Compact rows: no body, bodyPlain, bodyClean, attachments, template, workitem;
-    /// `customer` is `{tagIds, tags}`; `intents` are the ticket's AI intents.
-    #[schema(value_type = Vec<TicketView>)]
+    #[schema(value_type = Vec<TicketRow>)]
     pub(crate) tickets: Vec<Value>,
     total: i64,
     offset: i64,

@@ -4,6 +4,7 @@ use enneo_proto::ticket::v1 as pb;
 use serde::Serialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
 use crate::time::{format_iso, format_sql};
 
@@ -148,6 +149,40 @@ pub struct ViewOptions {
 /// Fields search rows leave out (contract §1.2 (2)).
 const COMPACT_OMITS: &[&str] =
     &["body", "bodyPlain", "bodyClean", "attachments", "template", "workitem"];
+
+/// A search row as served: [`TicketView`] without [`COMPACT_OMITS`], always with `intents`.
+/// Its schema is derived from `TicketView`'s, so the row and the ticket cannot drift apart.
+pub struct TicketRow;
+
+impl utoipa::PartialSchema for TicketRow {
+    fn schema() -> RefOr<Schema> {
+        let RefOr::T(Schema::Object(mut row)) = <TicketView as utoipa::PartialSchema>::schema()
+        else {
+            unreachable!("a derived struct schema is an inline object")
+        };
+        for key in COMPACT_OMITS {
+            row.properties.shift_remove(*key);
+            row.required.retain(|r| r != key);
+        }
+        row.properties.insert(
+            "intents".into(),
+            <Vec<crate::intents::Intent> as utoipa::PartialSchema>::schema(),
+        );
+        row.required.push("intents".into());
+        row.description = Some(
+            "A compact ticket: no body, bodyPlain, bodyClean, attachments, template or workitem; \
+             `customer` is `{tagIds, tags}`; `intents` are the ticket's AI intents."
+                .into(),
+        );
+        RefOr::T(Schema::Object(row))
+    }
+}
+
+impl ToSchema for TicketRow {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <TicketView as ToSchema>::schemas(schemas);
+    }
+}
 
 fn parse(json: Option<&String>) -> Option<Value> {
     json.and_then(|s| serde_json::from_str(s).ok())

@@ -663,3 +663,60 @@ async fn the_outcome_of_given_values_and_similar_tickets() {
         assert!(row.get("body").is_none(), "compact rows");
     }
 }
+
+#[tokio::test]
+async fn a_local_execution_command_runs_the_executor_with_the_tickets_input() {
+    let stack = Stack::start().await;
+    let (_, ticket) = send(stack.admin(Method::POST, "/ticket?process=false").json(&json!({
+        "channel": "email", "subject": "Erstattung",
+        "body": "Bitte erstatten Sie mir 42,50 Euro.", "from": "kunde@example.com"
+    })))
+    .await;
+    let ticket = ticket["id"].as_i64().unwrap();
+    let code = "import json, sys\nprint(json.dumps(json.load(sys.stdin), sort_keys=True))\n";
+    let mut with_code = definition("Refund locally", "refund_local");
+    with_code["settings"]["executor"] =
+        json!([{"id": "1", "type": "sourceCode", "language": "python311", "code": code}]);
+    let agent = id_of(&create(&stack, with_code).await);
+    let plain = id_of(&create(&stack, definition("Refund", "refund_plain")).await);
+    let path = "/executor/localExecutionCommand";
+
+    let (status, built) =
+        send(stack.admin(Method::POST, path).json(&json!({"id": agent, "ticketId": ticket}))).await;
+    assert_eq!((status, built["success"].clone()), (200, json!(true)), "{built}");
+    assert_eq!(built["code"], code);
+    assert_eq!(built["fileName"], format!("agent_{agent}.py"));
+    assert_eq!(built["input"]["_metadata"]["ticketId"], ticket.to_string(), "{built}");
+    let command = built["command"].as_str().unwrap();
+    assert!(command.ends_with(&format!("| python3 'agent_{agent}.py'")), "{command}");
+
+    // Pasted into a shell next to the saved code, it gives the executor exactly that input.
+    let dir = std::env::temp_dir().join(format!("enneo-local-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(built["fileName"].as_str().unwrap()), code).unwrap();
+    let ran = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .current_dir(&dir)
+        .output()
+        .expect("a POSIX shell");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    let echoed: Value = serde_json::from_slice(&ran.stdout).unwrap();
+    assert_eq!(echoed, built["input"]);
+
+    let cases = [
+        (json!({"id": plain, "ticketId": ticket}), 422, "no executor"),
+        (json!({"id": 999_999, "ticketId": ticket}), 404, "unknown agent"),
+        (json!({"id": agent, "ticketId": 999_999}), 404, "unknown ticket"),
+        (json!({"id": agent}), 400, "no ticketId"),
+    ];
+    for (body, expected, what) in cases {
+        let (status, error) = send(stack.admin(Method::POST, path).json(&body)).await;
+        assert_eq!(status, expected, "{what}: {error}");
+        assert_eq!(error["success"], false, "{what}: {error}");
+    }
+    // Agents may not see executor code: authorised before the body is read.
+    let (status, _) = send(stack.agent(Method::POST, path).json(&json!({}))).await;
+    assert_eq!(status, 403);
+}

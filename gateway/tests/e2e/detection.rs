@@ -143,3 +143,32 @@ async fn realtime_creation_answers_after_detection_with_the_intents() {
     let bank = intents.iter().find(|i| i["code"] == "bank_data_agent").expect("bank data intent");
     assert_eq!(bank["data"]["newIban"], "DE89370400440532013000", "{bank}");
 }
+
+#[tokio::test]
+async fn detection_sets_the_sentiment_of_the_customers_words() {
+    let stack = Stack::start().await;
+    load_defaults(&stack).await;
+    let cases = [
+        (
+            "Zählerstand",
+            "Das ist eine Frechheit, ich bin sehr enttäuscht! Mein Zählerstand ist 4711 kWh.",
+            "negative",
+        ),
+        (
+            "Meter reading",
+            "Thank you, that was very helpful. My meter reading is 4711 kWh.",
+            "positive",
+        ),
+        ("Zählerstand", "Guten Tag, mein Zählerstand ist 4711 kWh. Danke im Voraus!", "neutral"),
+    ];
+    for (subject, body, sentiment) in cases {
+        let created = stack
+            .create(json!({"channel": "email", "subject": subject, "body": body,
+                "from": "kunde@example.com"}))
+            .await;
+        let id = created["id"].as_i64().unwrap();
+        detected(&stack, id).await;
+        let (_, ticket) = send(stack.admin(Method::GET, &format!("/ticket/{id}"))).await;
+        assert_eq!(ticket["sentiment"], sentiment, "{body}: {ticket}");
+    }
+}

@@ -43,6 +43,54 @@ async fn a_stopped_service_answers_503_with_retry_after() {
     assert_eq!(status, 200);
 }
 
+/// ticket-svc going away while calls are in flight: each answer is the ticket or a 503 to retry,
+/// never a 500, whatever point of the call the connection was cut at.
+#[tokio::test]
+async fn a_service_stopping_under_load_answers_503_with_retry_after_never_500() {
+    let stack = std::sync::Arc::new(Stack::start().await);
+    let id = stack.create(json!({"channel": "email", "subject": "under load"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/ticket/{id}");
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let (stack, path) = (stack.clone(), path.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                // Until a few 503s in a row: the service is gone.
+                while answers.iter().rev().take(3).filter(|(s, _, _)| *s == 503).count() < 3 {
+                    let r = stack.admin(Method::GET, &path).send().await.unwrap();
+                    let status = r.status().as_u16();
+                    let retry =
+                        r.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+                    let body: Value = r.json().await.unwrap();
+                    answers.push((status, retry, body));
+                    assert!(answers.len() < 5000, "ticket-svc never went away");
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stack.stop_ticket_svc();
+
+    let mut answered = 0;
+    for caller in callers {
+        for (status, retry, body) in caller.await.unwrap() {
+            answered += 1;
+            match status {
+                200 => assert_eq!(body["id"], id),
+                503 => {
+                    assert_eq!(retry.as_deref(), Some("5"), "{body}");
+                    assert_eq!(body["code"], "unavailable", "{body}");
+                }
+                _ => panic!("{status} while ticket-svc stopped: {body}"),
+            }
+        }
+    }
+    assert!(answered > 24, "only {answered} answers");
+}
+
 #[tokio::test]
 async fn an_internal_failure_answers_500_and_tells_nothing() {
     let stack = Stack::start().await;

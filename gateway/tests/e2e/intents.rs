@@ -243,3 +243,63 @@ async fn a_detected_intent_is_shown_corrected_executed_and_deleted() {
     let (status, gone) = send(stack.agent(Method::GET, &format!("/intent/{id}"))).await;
     assert!(status == 404 || gone["intent"]["status"] == "deleted", "{status}: {gone}");
 }
+
+#[tokio::test]
+async fn an_executed_intent_mails_its_reply_inside_the_tenants_wrapper() {
+    let stack = Stack::start().await;
+    let (status, _) = send(stack.admin(Method::POST, "/aiAgents/loadDefaults")).await;
+    assert_eq!(status, 200);
+    let wrapper = "<p>Dear customer,</p><p>%MESSAGE%</p><i>Mike from your service team</i>";
+    let (status, set) =
+        send(stack.admin(Method::PUT, "/settings/aiReplyTemplate").json(&wrapper)).await;
+    assert_eq!(status, 200, "{set}");
+    let ticket = stack
+        .create(json!({"channel": "email", "subject": "Meter reading",
+            "body": "My meter reading is 12345 kWh, meter number 1ESY1160123456.",
+            "from": "reader@example.com"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let intent = stack
+        .eventually("the meter reading intent", || async {
+            let (_, found) =
+                send(stack.agent(Method::GET, &format!("/intent/byTicketId/{ticket}"))).await;
+            found["intents"].as_array()?.iter().find(|i| i["code"] == "meter_reading").cloned()
+        })
+        .await;
+    let action = intent["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["recommended"] == true)
+        .unwrap_or_else(|| panic!("no recommended option: {intent}"))["type"]
+        .clone();
+
+    let (status, ran) = send(
+        stack
+            .agent(Method::POST, &format!("/intent/{}/execute", intent["id"]))
+            .json(&json!({"informCustomer": true, "data": {"_action": action}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{ran}");
+    assert_eq!((ran["success"].clone(), ran["sent"].clone()), (json!(true), json!(true)), "{ran}");
+    assert_eq!(ran["template"], wrapper, "{ran}");
+    let message = ran["message"].as_str().unwrap();
+    assert!(message.contains("12345") && !message.contains("Dear customer"), "{ran}");
+
+    let mail = stack
+        .eventually("the reply mail", || async {
+            stack
+                .mail
+                .received()
+                .into_iter()
+                .find(|m| m.to.iter().any(|t| t == "reader@example.com"))
+        })
+        .await;
+    // Quoted-printable may fold long lines; the soft breaks are not part of the text.
+    let body = mail.data.replace("=\r\n", "");
+    for part in ["Dear customer,", "12345", "Mike from your service team"] {
+        assert!(body.contains(part), "{part} missing in {body}");
+    }
+    assert!(!body.contains("%MESSAGE%"), "{body}");
+}

@@ -1,5 +1,6 @@
 //! End-to-end tests through the gateway against real PostgreSQL and RabbitMQ.
 
+mod browser;
 mod harness;
 mod identity;
 mod smtp;
@@ -11,6 +12,7 @@ mod context;
 mod conversations;
 mod customers;
 mod detection;
+mod docs_page;
 mod errors;
 mod events;
 mod forward;
@@ -19,6 +21,9 @@ mod lifecycle;
 mod mailbox_oauth;
 mod meta;
 mod quality;
+mod quality_agreement;
+mod quality_report;
+mod quality_triggers;
 mod roles;
 mod routes;
 mod routing;

@@ -114,3 +114,194 @@ async fn each_service_role_is_confined_to_its_own_schema() {
         .unwrap();
     assert_eq!(exists, 0);
 }
+
+#[tokio::test]
+async fn cron_health_is_public_and_tells_which_service_stopped_its_background_work() {
+    let stack = Stack::start().await;
+    let url = stack.url("/api/mind/health/cron");
+    let response = stack.http.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ok", "{body}");
+    for service in ["ticket-svc", "agent-svc", "quality-svc", "settings-svc"] {
+        assert_eq!(body["services"][service], "serving", "{body}");
+    }
+
+    stack.stop_ticket_svc();
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        let response = stack.http.get(&url).send().await.unwrap();
+        if response.status() == 503 {
+            body = response.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(body["status"], "degraded", "ticket-svc never went away: {body}");
+    assert_ne!(body["services"]["ticket-svc"], "serving", "{body}");
+    assert_eq!(body["services"]["agent-svc"], "serving", "{body}");
+    // The plain health checks answer beside it.
+    for path in ["/health", "/api/mind/health"] {
+        let response = stack.http.get(stack.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 503, "{path}");
+    }
+}
+
+/// Where `value` breaks `schema` of `doc`: types, required and declared properties, items,
+/// `$ref`, `oneOf`/`anyOf`/`allOf`. With `strict`, an object schema that lists properties
+/// must list every key served (parts of an `allOf` are checked together, not one by one).
+fn problems(doc: &Value, schema: &Value, value: &Value, at: &str, strict: bool) -> Vec<String> {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.strip_prefix("#/components/schemas/").expect("a local reference");
+        let resolved = &doc["components"]["schemas"][name];
+        assert!(resolved.is_object(), "{target} is not in the document");
+        return problems(doc, resolved, value, at, strict);
+    }
+    let mut found = Vec::new();
+    for key in ["oneOf", "anyOf"] {
+        if let Some(alternatives) = schema[key].as_array()
+            && !alternatives.iter().any(|s| problems(doc, s, value, at, strict).is_empty())
+        {
+            found.push(format!("{at}: {value} matches no alternative of {key}"));
+        }
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        let mut declared = Vec::new();
+        for part in parts {
+            found.extend(problems(doc, part, value, at, false));
+            declared.extend(declared_properties(doc, part));
+        }
+        if strict && let Some(object) = value.as_object() {
+            for key in object.keys().filter(|k| !declared.contains(k)) {
+                found.push(format!("{at}.{key} is served but not declared"));
+            }
+        }
+    }
+    let types: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let admitted = |t: &&str| match *t {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        other => panic!("unknown type {other}"),
+    };
+    if !types.is_empty() && !types.iter().any(admitted) {
+        found.push(format!("{at}: {value} is not of type {types:?}"));
+    }
+    if let (Some(object), Some(properties)) = (value.as_object(), schema["properties"].as_object())
+    {
+        for required in schema["required"].as_array().into_iter().flatten() {
+            let required = required.as_str().unwrap();
+            if !object.contains_key(required) {
+                found.push(format!("{at}.{required} is required but not served"));
+            }
+        }
+        for (key, field) in object {
+            match properties.get(key) {
+                Some(declared) => {
+                    found.extend(problems(doc, declared, field, &format!("{at}.{key}"), true));
+                }
+                None if strict => found.push(format!("{at}.{key} is served but not declared")),
+                None => {}
+            }
+        }
+    }
+    if let (Some(items), Some(schema)) = (value.as_array(), schema.get("items")) {
+        for (i, item) in items.iter().enumerate() {
+            found.extend(problems(doc, schema, item, &format!("{at}[{i}]"), true));
+        }
+    }
+    found
+}
+
+fn declared_properties(doc: &Value, schema: &Value) -> Vec<String> {
+    if let Some(target) = schema["$ref"].as_str() {
+        let name = target.strip_prefix("#/components/schemas/").unwrap();
+        return declared_properties(doc, &doc["components"]["schemas"][name]);
+    }
+    let mut keys: Vec<String> =
+        schema["properties"].as_object().into_iter().flatten().map(|(k, _)| k.clone()).collect();
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        keys.extend(declared_properties(doc, part));
+    }
+    keys
+}
+
+/// The schema of the 200 answer of `method path`.
+fn answer_schema<'a>(doc: &'a Value, method: &str, path: &str) -> &'a Value {
+    let schema =
+        &doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"];
+    assert!(schema.is_object(), "{method} {path} documents no JSON answer");
+    schema
+}
+
+#[tokio::test]
+async fn served_settings_and_search_rows_match_the_openapi_document() {
+    let stack = Stack::start().await;
+    let (_, doc) = send(stack.http.get(stack.url("/api/mind/docs/openapi.json"))).await;
+
+    // Setting values are booleans, numbers, strings, lists and null, not only objects.
+    let value = &doc["components"]["schemas"]["SettingView"]["properties"]["value"];
+    assert!(value.get("type").is_none() && value.get("$ref").is_none(), "value: {value}");
+    let (status, settings) = send(stack.admin(Method::GET, "/settings")).await;
+    assert_eq!(status, 200, "{settings}");
+    let kinds: std::collections::BTreeSet<&str> = settings
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| [&s["value"], &s["default"]])
+        .map(|v| match v {
+            Value::Bool(_) => "boolean",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::Object(_) => "object",
+            Value::Array(_) => "array",
+            Value::Null => "null",
+        })
+        .collect();
+    for kind in ["boolean", "number", "string"] {
+        assert!(kinds.contains(kind), "no {kind} setting served, only {kinds:?}");
+    }
+    let found =
+        problems(&doc, answer_schema(&doc, "get", "/api/mind/settings"), &settings, "", true);
+    assert!(found.is_empty(), "settings against the document: {found:#?}");
+
+    // Search rows are compact tickets, documented as such.
+    for subject in ["first of two", "second of two"] {
+        stack
+            .create(serde_json::json!({"channel": "email", "subject": subject,
+            "from": "tom@example.com", "body": "<p>heavy</p>"}))
+            .await;
+    }
+    let (status, page) = send(
+        stack
+            .admin(Method::POST, "/ticket/search")
+            .json(&serde_json::json!({"limit": 20, "orderByField": "t.createdAt"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{page}");
+    let rows = page["tickets"].as_array().unwrap();
+    assert_eq!(rows.len(), 2, "{page}");
+    let schema = answer_schema(&doc, "post", "/api/mind/ticket/search");
+    let found = problems(&doc, schema, &page, "", true);
+    assert!(found.is_empty(), "search answer against the document: {found:#?}");
+    let row = &doc["components"]["schemas"]["TicketRow"];
+    let declared = declared_properties(&doc, row);
+    for heavy in ["body", "bodyPlain", "bodyClean", "attachments", "template", "workitem"] {
+        assert!(!declared.contains(&heavy.to_owned()), "rows declare {heavy}");
+        assert!(rows.iter().all(|r| r.get(heavy).is_none()), "a row serves {heavy}");
+    }
+    assert!(row["required"].as_array().unwrap().contains(&"intents".into()), "{row}");
+    // The full ticket keeps its body.
+    assert!(
+        declared_properties(&doc, &doc["components"]["schemas"]["TicketView"])
+            .contains(&"body".to_owned())
+    );
+}

@@ -453,6 +453,76 @@ async fn a_cancelled_run_tests_nothing_more() {
     }
 }
 
+#[tokio::test]
+async fn repeats_replay_each_case_k_times_and_report_pass_k() {
+    let stack = Stack::start().await;
+    let meter = agent_id(&stack, "meter_reading").await;
+    let (reading, thanks) = (
+        meter_ticket(&stack, 4711).await,
+        stack
+            .create(json!({"channel": "email", "subject": "Danke", "from": "b@example.com",
+            "body": "Vielen Dank für die schnelle Hilfe!", "process": "false"}))
+            .await,
+    );
+    for (ticket, expected) in
+        [(&reading, json!(["meter_reading"])), (&thanks, json!(["meter_reading"]))]
+    {
+        let body = json!({"ticketId": id(ticket), "aiAgentId": meter,
+            "expectedResult": {"intentDetection": expected}});
+        let (status, created) =
+            send(stack.admin(Method::POST, "/aiQualityCheck/testCase").json(&body)).await;
+        assert_eq!(status, 200, "{created}");
+    }
+    for repeats in [0, 11] {
+        let body = json!({"aiAgentId": meter, "config": {"repeats": repeats}});
+        let (status, refused) =
+            send(stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&body)).await;
+        assert_eq!(status, 400, "repeats {repeats}: {refused}");
+    }
+    let body = json!({"aiAgentId": meter, "config": {"repeats": 3}});
+    let (status, scheduled) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&body)).await;
+    assert_eq!(status, 200, "{scheduled}");
+    assert_eq!(scheduled["testRun"]["ticketsScheduledForTesting"], 6);
+    assert_eq!(scheduled["testRun"]["config"]["repeats"], 3);
+    let report = finished(&stack, id(&scheduled["testRun"])).await;
+    assert_eq!(report["testRun"]["state"], "completed", "{report}");
+    assert_eq!(report["testRun"]["ticketsTested"], 6);
+    let tickets = report["tickets"].as_array().unwrap();
+    let mut repeats: Vec<(i64, i64)> = tickets
+        .iter()
+        .map(|t| (t["ticketId"].as_i64().unwrap(), t["repeat"].as_i64().unwrap()))
+        .collect();
+    repeats.sort();
+    let want: Vec<(i64, i64)> =
+        [id(&reading), id(&thanks)].iter().flat_map(|t| (0..3).map(move |r| (*t, r))).collect();
+    assert_eq!(repeats, want, "each case replayed three times");
+    // Detection without an LLM is deterministic: the reading passes every replay, the
+    // thank-you mail (wrongly expected to be a reading) fails every replay; nothing is flaky.
+    let r = &report["repeatability"];
+    assert_eq!(r["repeats"], 3, "{report}");
+    assert_eq!(r["testCases"], 2);
+    assert_eq!(r["passK"], 0.5);
+    assert_eq!(r["passRate"], 0.5);
+    assert_eq!(r["flakyTestCases"], json!([]));
+
+    // A rerun repeats as often; a run without repeats reports none.
+    let (status, rerun) = send(stack.admin(
+        Method::POST,
+        &format!("/aiQualityCheck/testRun/{}/rerun", id(&scheduled["testRun"])),
+    ))
+    .await;
+    assert_eq!(status, 200, "{rerun}");
+    assert_eq!(rerun["testRun"]["ticketsScheduledForTesting"], 6);
+    let (status, single) = send(
+        stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&json!({"aiAgentId": meter})),
+    )
+    .await;
+    assert_eq!(status, 200, "{single}");
+    let single = finished(&stack, id(&single["testRun"])).await;
+    assert_eq!(single["repeatability"], Value::Null);
+}
+
 async fn tickets_now(stack: &Stack, ids: &[i64]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in ids {

@@ -201,3 +201,237 @@ async fn tickets_carry_only_tags_that_exist() {
         })
         .await;
 }
+
+/// A detection of the newer docs: one ticket parameter compared with `Equal`.
+fn channel_is(channel: &str) -> Value {
+    json!({
+        "type": "conditionDetection",
+        "customerNeeded": false,
+        "conditions": {"id": 1, "operator": "And", "operands": [
+            {"id": 11, "operand": 1, "operator": "Equal", "value": channel}]},
+        "parameters": [{"id": 1, "key": "channel", "type": "str", "source": "ticket", "sourceKey": "channel"}]
+    })
+}
+
+#[tokio::test]
+async fn tags_in_the_newer_shape_carry_their_validated_detection_details() {
+    let stack = Stack::start().await;
+    let (status, created) = send(stack.admin(Method::POST, "/tag").json(&json!({
+        "name": "Chat", "type": "skill", "detectionDetails": channel_is("chat")})))
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["success"], true);
+    let chat = created["id"].as_i64().unwrap();
+    let (_, tag) = send(stack.agent(Method::GET, &format!("/tag/{chat}"))).await;
+    assert_eq!(tag["fullName"], "Chat", "{tag}");
+    assert_eq!(tag["reference"], "ticket");
+    assert_eq!(tag["detectionDetails"], channel_is("chat"));
+    assert_eq!(tag["assignment"], json!(["assignByTicketProperty"]));
+    // The older shape still creates.
+    let plain =
+        create(&stack, json!({"name": "Plain", "reference": "ticket", "type": "skill"})).await;
+
+    let (status, list) = send(stack.agent(Method::GET, "/tag?format=detection")).await;
+    assert_eq!(status, 200, "{list}");
+    let rows = list["tags"].as_array().unwrap();
+    let row = rows.iter().find(|t| t["id"] == chat).unwrap();
+    assert_eq!(row["detectionDetails"], channel_is("chat"), "{row}");
+    assert_eq!(row["channels"], json!([]));
+    assert!(row.get("color").is_none() && row.get("sla").is_none(), "{row}");
+    let row = rows.iter().find(|t| t["id"] == plain).unwrap();
+    assert_eq!(row["detectionDetails"], json!({}), "{row}");
+
+    let (status, body) =
+        send(stack.agent(Method::GET, "/tag?detectionFilter=conditionDetection")).await;
+    assert_eq!((status, body["success"].clone()), (400, json!(false)), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("detectionFilter"), "{body}");
+
+    let unknown_parameter = json!({"type": "conditionDetection", "conditions": {"operator": "And",
+        "operands": [{"operand": 7, "operator": "Equal", "value": "x"}]}, "parameters": []});
+    for (bad, expected) in [
+        (json!({"type": "magic"}), 400),
+        (json!({"type": "aiDetection", "aiDetection": "cancel"}), 400),
+        (json!({"type": "aiDetection", "aiDetection": {"detectionPrompt": 5}}), 400),
+        (json!({"type": "aiDetection", "threshold": 0.9}), 400),
+        (
+            json!({"type": "conditionDetection", "conditions": {"operator": "Xor", "operands": []}}),
+            400,
+        ),
+        (
+            json!({"type": "conditionDetection", "conditions": {"operator": "And",
+            "operands": [{"operand": 1, "operator": "Resembles", "value": "x"}]},
+            "parameters": [{"id": 1, "key": "k", "source": "ticket"}]}),
+            400,
+        ),
+        (
+            json!({"type": "conditionDetection", "parameters": [{"id": 1, "key": "k", "source": "moon"}]}),
+            400,
+        ),
+        (json!("aiDetection"), 400),
+        (unknown_parameter, 422),
+    ] {
+        let (status, body) = send(
+            stack
+                .admin(Method::POST, "/tag")
+                .json(&json!({"name": "x", "type": "skill", "detectionDetails": bad})),
+        )
+        .await;
+        assert_eq!(status, expected, "{bad}: {body}");
+        assert_eq!(body["success"], false, "{body}");
+        assert!(body["error"].as_str().unwrap().contains("detectionDetails"), "{bad}: {body}");
+    }
+    // The same rules for a change through POST /settings.
+    let (_, refused) = send(stack.admin(Method::POST, "/settings").json(&json!({
+        format!("_tag[{chat}].detectionDetails"): {"type": "magic"}})))
+    .await;
+    assert_eq!(refused["results"][0]["code"], "invalid_argument", "{refused}");
+
+    // Permission first: a caller who may not create learns 403, not what is wrong with the body.
+    let (status, _) = send(
+        stack
+            .agent(Method::POST, "/tag")
+            .json(&json!({"name": "x", "type": "skill", "detectionDetails": {"type": "magic"}})),
+    )
+    .await;
+    assert_eq!(status, 403);
+}
+
+async fn detect(stack: &Stack, tag: i64, body: Value) -> (u16, Value) {
+    send(stack.admin(Method::POST, &format!("/tag/{tag}/detect")).json(&body)).await
+}
+
+#[tokio::test]
+async fn detect_evaluates_a_tags_conditions_on_a_ticket() {
+    let stack = Stack::start().await;
+    let chat = create(
+        &stack,
+        json!({"name": "Chat", "type": "skill", "detectionDetails": channel_is("chat")}),
+    )
+    .await;
+    let on = |channel: &str| json!({"channel": channel, "subject": "Hallo", "body": "Eine Frage", "process": "false"});
+    let chat_ticket = stack.create(on("chat")).await["id"].as_i64().unwrap();
+    let mail_ticket = stack.create(on("email")).await["id"].as_i64().unwrap();
+
+    let (status, hit) = detect(&stack, chat, json!({"ticketId": chat_ticket})).await;
+    assert_eq!(status, 200, "{hit}");
+    assert_eq!((hit["success"].clone(), hit["match"].clone()), (json!(true), json!(true)), "{hit}");
+    assert_eq!(hit["alerts"], json!([]), "{hit}");
+    let (status, miss) = detect(&stack, chat, json!({"ticketId": mail_ticket})).await;
+    assert_eq!(status, 200, "{miss}");
+    assert_eq!(miss["match"], false, "{miss}");
+    let alerts = miss["alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a["code"] == "notMatched" && a["operand"] == 1), "{miss}");
+    // `data` wins over the ticket's own values.
+    let (_, forced) =
+        detect(&stack, chat, json!({"ticketId": mail_ticket, "data": {"channel": "chat"}})).await;
+    assert_eq!(forced["match"], true, "{forced}");
+
+    // `testTags` stand in for the ticket's tags (the `tag` parameter source).
+    let vip = create(&stack, json!({"name": "VIP", "type": "customerProperty"})).await;
+    let tagged = create(&stack, json!({"name": "VIP chat", "type": "skill", "detectionDetails": {
+        "type": "conditionDetection", "customerNeeded": false,
+        "conditions": {"operator": "And", "operands": [{"operand": 2, "operator": "In", "value": [vip]}]},
+        "parameters": [{"id": 2, "key": "tags", "type": "list", "source": "tag"}]}})).await;
+    let (_, without) = detect(&stack, tagged, json!({"ticketId": chat_ticket})).await;
+    assert_eq!(without["match"], false, "{without}");
+    let (_, with) =
+        detect(&stack, tagged, json!({"ticketId": chat_ticket, "testTags": [vip]})).await;
+    assert_eq!(with["match"], true, "{with}");
+
+    // A tag's channels scope it before its conditions; customerNeeded defaults to true.
+    let (_, applied) = send(stack.admin(Method::POST, "/settings").json(&json!({
+        format!("_tag[{chat}].channels"): ["email"]})))
+    .await;
+    assert_eq!(applied["results"][0]["applied"], true, "{applied}");
+    let (_, scoped) = detect(&stack, chat, json!({"ticketId": chat_ticket})).await;
+    assert_eq!(scoped["match"], false, "{scoped}");
+    assert!(
+        scoped["alerts"].as_array().unwrap().iter().any(|a| a["code"] == "channelNotServed"),
+        "{scoped}"
+    );
+    let mut needs_customer = channel_is("chat");
+    needs_customer.as_object_mut().unwrap().remove("customerNeeded");
+    let strict = create(
+        &stack,
+        json!({"name": "Strict", "type": "skill", "detectionDetails": needs_customer}),
+    )
+    .await;
+    let (_, no_customer) = detect(&stack, strict, json!({"ticketId": chat_ticket})).await;
+    assert_eq!(no_customer["match"], false, "{no_customer}");
+    assert!(
+        no_customer["alerts"].as_array().unwrap().iter().any(|a| a["code"] == "customerNeeded"),
+        "{no_customer}"
+    );
+    // A manual tag is never detected, and says so.
+    let manual = create(&stack, json!({"name": "Manual", "type": "skill"})).await;
+    let (_, never) = detect(&stack, manual, json!({"ticketId": chat_ticket})).await;
+    assert_eq!(never["match"], false, "{never}");
+    assert_eq!(never["alerts"][0]["code"], "notDetected", "{never}");
+
+    let (status, body) = detect(&stack, 987_654, json!({"ticketId": chat_ticket})).await;
+    assert_eq!((status, body["code"].clone()), (404, json!("not_found")), "{body}");
+    let (status, body) = detect(&stack, chat, json!({"ticketId": 987_654})).await;
+    assert_eq!((status, body["code"].clone()), (404, json!("not_found")), "{body}");
+    for bad in [
+        json!({}),
+        json!({"ticketId": "x"}),
+        json!({"ticketId": 1, "testTags": "vip"}),
+        json!({"ticketId": 1, "data": [1]}),
+        json!({"ticketId": 1, "extra": true}),
+    ] {
+        let (status, body) = detect(&stack, chat, bad.clone()).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    // Needs updateAiAgent, checked before the body is read; no token is 401.
+    let url = format!("/tag/{chat}/detect");
+    let (status, body) =
+        send(stack.agent(Method::POST, &url).json(&json!({"ticketId": chat_ticket}))).await;
+    assert_eq!((status, body["code"].clone()), (403, json!("permission_denied")), "{body}");
+    let (status, _) = send(stack.agent(Method::POST, &url).json(&json!({"nonsense": 1}))).await;
+    assert_eq!(status, 403);
+    let (status, body) = send(
+        stack
+            .http
+            .post(stack.url(&format!("/api/mind{url}")))
+            .json(&json!({"ticketId": chat_ticket})),
+    )
+    .await;
+    assert_eq!((status, body["success"].clone()), (401, json!(false)), "{body}");
+}
+
+#[tokio::test]
+async fn detect_compares_the_message_with_the_tags_detection_prompt() {
+    let stack = Stack::start().await;
+    let cancel = create(&stack, json!({"name": "Kündigung", "type": "skill", "detectionDetails": {
+        "type": "aiDetection", "customerNeeded": false,
+        "aiDetection": {"detectionPrompt": "Der Kunde möchte seinen Vertrag kündigen",
+            "examples": ["Hiermit kündige ich meinen Stromvertrag", "Bitte beenden Sie meinen Vertrag zum nächstmöglichen Termin",
+                "I want to cancel my contract"]}}})).await;
+    let ticket = |subject: &str, body: &str| json!({"channel": "email", "subject": subject, "body": body, "process": "false"});
+    let quitting = stack
+        .create(ticket("Kündigung", "Hiermit kündige ich meinen Vertrag fristgerecht zum 31.12."))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let reading = stack.create(ticket("Zählerstand", "Mein Zählerstand ist heute 4711 kWh.")).await
+        ["id"]
+        .as_i64()
+        .unwrap();
+
+    let (status, hit) = detect(&stack, cancel, json!({"ticketId": quitting})).await;
+    assert_eq!(status, 200, "{hit}");
+    assert_eq!(hit["match"], true, "{hit}");
+    assert!(hit["aiConfidence"].as_f64().unwrap() >= 0.6, "{hit}");
+    let (_, miss) = detect(&stack, cancel, json!({"ticketId": reading})).await;
+    assert_eq!(miss["match"], false, "{miss}");
+    assert!(miss["aiConfidence"].as_f64().unwrap() < 0.6, "{miss}");
+
+    // Both halves: AI and a condition that fails.
+    let both = create(&stack, json!({"name": "Kündigung per Chat", "type": "skill", "detectionDetails": {
+        "type": "aiAndConditionDetection", "customerNeeded": false,
+        "aiDetection": {"detectionPrompt": "Der Kunde möchte seinen Vertrag kündigen"},
+        "conditions": channel_is("chat")["conditions"], "parameters": channel_is("chat")["parameters"]}})).await;
+    let (_, and) = detect(&stack, both, json!({"ticketId": quitting})).await;
+    assert_eq!(and["match"], false, "{and}");
+    assert!(and["alerts"].as_array().unwrap().iter().any(|a| a["code"] == "notMatched"), "{and}");
+}

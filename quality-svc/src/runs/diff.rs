@@ -45,10 +45,14 @@ impl Runs {
 
 /// `{regressed, fixed, changed: [entry], unchanged: n, onlyInTestRun, onlyInAgainst: [case
 /// ids]}`; an entry names the case, both verdicts and the dimensions whose observation
-/// differs.
+/// differs. Of a run with `config.repeats`, each case's first replay stands for it.
 pub fn compare(before: &[TicketRow], now: &[TicketRow]) -> Value {
     let by_case = |rows: &[TicketRow]| -> BTreeMap<i64, usize> {
-        rows.iter().enumerate().filter_map(|(i, t)| Some((t.test_case_id?, i))).collect()
+        rows.iter()
+            .enumerate()
+            .filter(|(_, t)| t.repeat == 0)
+            .filter_map(|(i, t)| Some((t.test_case_id?, i)))
+            .collect()
     };
     let (b, n) = (by_case(before), by_case(now));
     let (mut regressed, mut fixed, mut changed) = (Vec::new(), Vec::new(), Vec::new());
@@ -123,6 +127,7 @@ mod tests {
             actual_result: Some(json!({"sentiment": sentiment})),
             raw_result: None,
             scores: Some(json!({"overall": if passed == Some(true) { 1.0 } else { 0.0 }})),
+            repeat: 0,
             passed,
             error: None,
             tested_at: None,

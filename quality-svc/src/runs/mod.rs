@@ -96,11 +96,13 @@ pub struct TicketRow {
     pub passed: Option<bool>,
     pub error: Option<String>,
     pub tested_at: Option<DateTime<Utc>>,
+    /// Which replay of its test case this is (0-based; see `config.repeats`).
+    pub repeat: i16,
 }
 
 pub(crate) const TICKET_COLUMNS: &str = "id, test_run_id, test_case_id, ticket_id, ai_agent_id, \
     ai_agent_code, state, expected_result, actual_result, raw_result, scores, passed, error, \
-    tested_at";
+    tested_at, repeat";
 
 impl TicketRow {
     /// The TestTicket of contract §4.3.
@@ -121,6 +123,7 @@ impl TicketRow {
             "passed": self.passed,
             "error": self.error,
             "testedAt": self.tested_at.map(iso),
+            "repeat": self.repeat,
         })
     }
 }
@@ -134,8 +137,14 @@ pub struct Schedule {
     pub channel: Option<String>,
     pub limit: Option<i64>,
     pub re_run_models: Option<bool>,
+    /// Replays of each test case ([`MAX_REPEATS`] at most); none: one.
+    pub repeats: Option<i32>,
     pub rerun_of: Option<i64>,
 }
+
+/// Replays of one test case a run may ask for: enough to see flakiness, bounded so one run
+/// cannot queue an unbounded amount of work.
+pub const MAX_REPEATS: i32 = 10;
 
 pub async fn get_run(conn: &mut PgConnection, id: i64) -> Result<RunRow> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM quality.test_run WHERE id = $1");
@@ -159,6 +168,8 @@ pub struct RunReport {
     pub tickets: Vec<TicketRow>,
     pub scores: Value,
     pub intent_detection: Value,
+    /// With `config.repeats` > 1: pass^k and the flaky cases; null otherwise.
+    pub repeatability: Value,
 }
 
 impl Runs {
@@ -196,6 +207,12 @@ impl Runs {
         if s.limit.is_some_and(|l| l < 1) {
             return Err(Error::InvalidArgument("config.limit must be at least 1".into()));
         }
+        let repeats = s.repeats.unwrap_or(1);
+        if !(1..=MAX_REPEATS).contains(&repeats) {
+            return Err(Error::InvalidArgument(format!(
+                "config.repeats must be between 1 and {MAX_REPEATS}"
+            )));
+        }
         let agent = match s.ai_agent_id {
             Some(id) => Some(self.upstream.agent(id).await?),
             None => None,
@@ -206,6 +223,9 @@ impl Runs {
         }
         if let Some(re_run) = s.re_run_models {
             config.insert("reRunModels".into(), re_run.into());
+        }
+        if s.repeats.is_some() {
+            config.insert("repeats".into(), repeats.into());
         }
 
         let mut tx = self.pool.begin().await?;
@@ -247,18 +267,20 @@ impl Runs {
         .bind(&s.channel)
         .bind(s.rerun_of)
         .bind(caller.user_id)
-        .bind(chosen.len() as i32)
+        .bind(chosen.len() as i32 * repeats)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query(
             "WITH t AS (INSERT INTO quality.test_ticket (test_run_id, test_case_id, ticket_id, \
-                 ai_agent_id, ai_agent_code, snapshot, expected_result) \
-               SELECT $1, id, ticket_id, ai_agent_id, ai_agent_code, snapshot, expected_result \
-               FROM quality.test_case WHERE id = ANY($2) ORDER BY id RETURNING id) \
+                 ai_agent_id, ai_agent_code, snapshot, expected_result, repeat) \
+               SELECT $1, c.id, ticket_id, ai_agent_id, ai_agent_code, snapshot, expected_result, r \
+               FROM quality.test_case c CROSS JOIN generate_series(0, $3 - 1) r \
+               WHERE c.id = ANY($2) ORDER BY r, c.id RETURNING id) \
              INSERT INTO quality.test_job (test_ticket_id) SELECT id FROM t",
         )
         .bind(run_id)
         .bind(&chosen)
+        .bind(repeats)
         .execute(&mut *tx)
         .await?;
         let run = get_run(&mut tx, run_id).await?;
@@ -284,7 +306,23 @@ impl Runs {
             .collect();
         let scores = stats::scores(&tested);
         let intent_detection = stats::intent_detection(&tested);
-        Ok(RunReport { run, tickets, scores, intent_detection })
+        let repeatability = match run.config.get("repeats").and_then(Value::as_i64) {
+            Some(k) if k > 1 => {
+                let repeats: Vec<stats::Repeat<'_>> = tickets
+                    .iter()
+                    .filter_map(|t| {
+                        Some(stats::Repeat {
+                            test_case_id: t.test_case_id?,
+                            passed: (t.state == "completed").then_some(t.passed).flatten(),
+                            actual: t.actual_result.as_ref().unwrap_or(&null),
+                        })
+                    })
+                    .collect();
+                stats::repeatability(&repeats, k as usize)
+            }
+            _ => Value::Null,
+        };
+        Ok(RunReport { run, tickets, scores, intent_detection, repeatability })
     }
 
     pub async fn delete(&self, id: i64) -> Result<()> {
@@ -364,6 +402,7 @@ impl Runs {
             channel: None,
             limit: None,
             re_run_models: run.config.get("reRunModels").and_then(Value::as_bool),
+            repeats: run.config.get("repeats").and_then(Value::as_i64).map(|k| k as i32),
             rerun_of: Some(id),
         };
         self.schedule(caller, schedule).await

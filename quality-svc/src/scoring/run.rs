@@ -78,9 +78,84 @@ pub fn intent_detection(tickets: &[Tested<'_>]) -> Value {
     Value::Object(out)
 }
 
+/// One replay of a test case in a run with `config.repeats`.
+pub struct Repeat<'a> {
+    pub test_case_id: i64,
+    /// The verdict of a completed replay; none while scheduled, or when it failed.
+    pub passed: Option<bool>,
+    pub actual: &'a Value,
+}
+
+/// `{repeats, testCases, passK, passRate, flakyTestCases}` over the test cases whose `k`
+/// replays all completed: `passK` (pass^k) the share whose every replay passed, `passRate` the
+/// share of passing replays, and flaky the cases whose replays disagree in verdict or in what
+/// was observed. pass^k is at most passRate; the gap is what flakiness costs.
+pub fn repeatability(replays: &[Repeat<'_>], k: usize) -> Value {
+    let mut by_case: BTreeMap<i64, Vec<&Repeat<'_>>> = BTreeMap::new();
+    for r in replays {
+        by_case.entry(r.test_case_id).or_default().push(r);
+    }
+    let complete: Vec<(&i64, &Vec<&Repeat<'_>>)> = by_case
+        .iter()
+        .filter(|(_, rs)| rs.len() == k && rs.iter().all(|r| r.passed.is_some()))
+        .collect();
+    let all_passed =
+        complete.iter().filter(|(_, rs)| rs.iter().all(|r| r.passed == Some(true))).count();
+    let passing_replays: usize =
+        complete.iter().map(|(_, rs)| rs.iter().filter(|r| r.passed == Some(true)).count()).sum();
+    let flaky: Vec<i64> = complete
+        .iter()
+        .filter(|(_, rs)| rs.iter().any(|r| r.passed != rs[0].passed || r.actual != rs[0].actual))
+        .map(|(id, _)| **id)
+        .collect();
+    let share = |n: usize, d: usize| {
+        if d == 0 { Value::Null } else { Value::from(round(n as f64 / d as f64)) }
+    };
+    json!({
+        "repeats": k,
+        "testCases": complete.len(),
+        "passK": share(all_passed, complete.len()),
+        "passRate": share(passing_replays, complete.len() * k),
+        "flakyTestCases": flaky,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pass_k_counts_cases_whose_every_replay_passed_and_names_the_flaky_ones() {
+        let (a, b) = (json!({"intentDetection": ["x"]}), json!({"intentDetection": []}));
+        let r = |id, passed, actual| Repeat { test_case_id: id, passed, actual };
+        let replays = [
+            // Case 1: passes every time, same observation.
+            r(1, Some(true), &a),
+            r(1, Some(true), &a),
+            r(1, Some(true), &a),
+            // Case 2: one replay fails: flaky, not pass^k.
+            r(2, Some(true), &a),
+            r(2, Some(false), &b),
+            r(2, Some(true), &a),
+            // Case 3: passes every time, but observed different things: flaky.
+            r(3, Some(true), &a),
+            r(3, Some(true), &b),
+            r(3, Some(true), &a),
+            // Case 4: a replay still scheduled: not counted yet.
+            r(4, Some(true), &a),
+            r(4, None, &a),
+            r(4, Some(true), &a),
+        ];
+        let got = repeatability(&replays, 3);
+        assert_eq!(got["repeats"], 3);
+        assert_eq!(got["testCases"], 3);
+        assert_eq!(got["passK"], json!(0.6667));
+        assert_eq!(got["passRate"], json!(round(8.0 / 9.0)));
+        assert_eq!(got["flakyTestCases"], json!([2, 3]));
+        let none = repeatability(&[], 2);
+        assert_eq!(none["passK"], Value::Null);
+        assert_eq!(none["flakyTestCases"], json!([]));
+    }
 
     #[test]
     fn run_scores_are_means_over_the_tickets_that_scored_a_dimension() {
