@@ -7,6 +7,7 @@
 //! cargo run --release -p bench -- --tickets 100000
 //! cargo run --release -p bench -- events --history 1000000
 //! cargo run --release -p bench -- quality --cases 1000
+//! cargo run --release -p bench -- exports --tickets 1000000
 //! ```
 //!
 //! It tops the ticket table up to `--tickets` rows straight in SQL (as the ticket-svc role;
@@ -18,6 +19,7 @@
 use std::time::{Duration, Instant};
 
 mod events;
+mod exports;
 mod quality;
 
 use clap::{Parser, Subcommand};
@@ -57,6 +59,8 @@ enum Scenario {
     Events(events::Args),
     /// AI quality check throughput: a run of `--cases` test cases, then its rerun.
     Quality(quality::Args),
+    /// Streams a `reporting_tickets` export of `--tickets` rows; bytes, seconds, peak RSS.
+    Exports(exports::Args),
 }
 
 #[tokio::main]
@@ -70,6 +74,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Some(Scenario::Quality(quality)) => {
             return quality::run(quality, &args.gateway, &admin).await;
+        }
+        Some(Scenario::Exports(exports)) => {
+            return exports::run(exports, &args.gateway, &args.database_url, &admin).await;
         }
         None => {}
     }

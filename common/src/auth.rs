@@ -187,6 +187,8 @@ pub mod permission {
     pub const MANAGE_TEAMS: &str = "manageTeams";
     /// Seeing every team, not only the subtrees of one's own.
     pub const VIEW_ALL_TEAMS: &str = "viewAllTeams";
+    /// Downloading reporting exports (every ticket and message, in bulk).
+    pub const EXPORT_DATA: &str = "exportData";
     pub const ALL: &[&str] = &[
         READ_TICKETS,
         CREATE_TICKETS,
@@ -212,6 +214,7 @@ pub mod permission {
         MANAGE_USERS,
         MANAGE_TEAMS,
         VIEW_ALL_TEAMS,
+        EXPORT_DATA,
     ];
 }
 

@@ -7,7 +7,10 @@ use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
 
-/// A JSON body. The content type is not insisted on: some Enneo clients omit it.
+/// A JSON body, parsed before the handler runs: only for requests that need no permission
+/// (login) or whose permission depends on the body item by item (bulk profile changes).
+/// Writes that need a permission take [`RawBody`] and check it first. The content type is not
+/// insisted on: some Enneo clients omit it.
 pub struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -18,17 +21,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             Some(body) => Ok(Self(body)),
             None => Err(ApiError::bad_request("a JSON body is required")),
         }
-    }
-}
-
-/// An optional JSON body: empty means `T::default()`.
-pub struct OptionalJsonBody<T>(pub T);
-
-impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJsonBody<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Ok(Self(read_json(req, state).await?.unwrap_or_default()))
     }
 }
 
@@ -85,7 +77,7 @@ impl RawBody {
         parse_json(&self.0)?.ok_or_else(|| ApiError::bad_request("a JSON body is required"))
     }
 
-    /// The body as JSON; empty means `T::default()` ([`OptionalJsonBody`]).
+    /// The body as JSON; empty means `T::default()`.
     pub fn parse_or_default<T: DeserializeOwned + Default>(&self) -> Result<T, ApiError> {
         Ok(parse_json(&self.0)?.unwrap_or_default())
     }

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod docs;
 pub mod envelope;
 pub mod error;
+pub mod exports;
 pub mod intents;
 pub mod json;
 pub mod mailbox;
@@ -148,6 +149,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .merge(profiles::routes())
         .merge(roles::routes())
         .merge(teams::routes())
+        .merge(exports::routes())
         .routes(routes!(meta::version))
         .routes(routes!(meta::api_health))
         .routes(routes!(meta::cron_health))

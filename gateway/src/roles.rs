@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -11,10 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{PathId, QueryParams, RawBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_roles, create_role)).routes(routes!(
@@ -134,8 +135,10 @@ pub struct RoleWrite {
 pub async fn create_role(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<RoleWrite>,
+    body: RawBody,
 ) -> Result<Success<RoleDetail>, ApiError> {
+    require(&caller, permission::MANAGE_USERS)?;
+    let body: RoleWrite = body.parse()?;
     let write = pb::RoleWrite {
         id: 0,
         name: body.name,
@@ -153,8 +156,10 @@ pub async fn update_role(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    JsonBody(body): JsonBody<RoleWrite>,
+    body: RawBody,
 ) -> Result<Success<RoleDetail>, ApiError> {
+    require(&caller, permission::MANAGE_USERS)?;
+    let body: RoleWrite = body.parse()?;
     let write = pb::RoleWrite {
         id: role_id(id)?,
         name: body.name,

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -10,10 +11,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams, query_pairs};
+use crate::json::{PathId, QueryParams, RawBody, query_pairs};
 use crate::profiles::present;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -309,8 +310,10 @@ impl TeamWrite {
 pub async fn create_team(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<TeamWrite>,
+    body: RawBody,
 ) -> Result<Json<TeamView>, ApiError> {
+    require(&caller, permission::MANAGE_TEAMS)?;
+    let body: TeamWrite = body.parse()?;
     if body.name.is_none() {
         return Err(ApiError::bad_request("name is required"));
     }
@@ -326,8 +329,10 @@ pub async fn update_team(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    JsonBody(body): JsonBody<TeamWrite>,
+    body: RawBody,
 ) -> Result<Json<TeamView>, ApiError> {
+    require(&caller, permission::MANAGE_TEAMS)?;
+    let body: TeamWrite = body.parse()?;
     let req = body.into_proto(team_id(id)?);
     Ok(Json(state.identity().update_team(request(req, &caller)).await?.into_inner().into()))
 }

@@ -6,6 +6,7 @@ pub mod config;
 pub mod conversation;
 pub mod customers;
 pub mod events;
+pub mod exports;
 pub mod history;
 pub mod idempotency;
 pub mod mail;

@@ -572,4 +572,16 @@ impl TicketService for Tickets {
         let activity = activity::add(&mut conn, req.ticket_id, ticket.version, &req).await?;
         Ok(Response::new(pb::AddTicketActivityResponse { activity: Some(activity) }))
     }
+
+    type ExportStream = crate::exports::Chunks;
+
+    async fn export(
+        &self,
+        request: Request<pb::ExportRequest>,
+    ) -> Result<Response<Self::ExportStream>, Status> {
+        let caller = grpc::caller(&request)?;
+        caller.require(permission::EXPORT_DATA)?;
+        let plan = crate::exports::plan(request.into_inner(), Utc::now())?;
+        Ok(Response::new(crate::exports::stream(plan, self.pool.clone())))
+    }
 }

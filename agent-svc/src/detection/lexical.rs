@@ -3,6 +3,20 @@
 
 use crate::text;
 
+/// Words that make a negative phrase a refusal of the intent ("nicht kündigen", "no intention of
+/// switching") rather than a near-miss topic ("Lastschriftmandat"). `don`/`won` are what is left
+/// of "don't"/"won't" once the apostrophe splits the word.
+const NEGATIONS: &[&str] = &[
+    "nicht", "kein", "keine", "keinen", "keiner", "keinem", "nie", "niemals", "ohne", "not", "no",
+    "never", "without", "dont", "don", "won",
+];
+
+/// Whether a phrase negates what it names (see [`NEGATIONS`]).
+pub fn is_refusal(phrase: &str) -> bool {
+    let folded = text::fold(phrase);
+    text::words(&folded).iter().any(|w| NEGATIONS.contains(&w.text))
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Phrases(Vec<String>);
 
@@ -33,5 +47,16 @@ mod tests {
         assert!(!p.any_in(&text::fold("Ich möchte kündigen.")));
         assert!(!p.any_in(&text::fold("xnicht kündigen")), "only at a word start");
         assert!(!Phrases::new(&["  ".into()]).any_in("anything"));
+    }
+
+    #[test]
+    fn refusals_are_negated_phrases() {
+        for refusal in ["nicht kündigen", "keine Kündigung", "don't want to switch", "no intention"]
+        {
+            assert!(is_refusal(refusal), "{refusal}");
+        }
+        for topic in ["Lastschriftmandat", "newsletter", "old supplier", "another tariff"] {
+            assert!(!is_refusal(topic), "{topic}");
+        }
     }
 }

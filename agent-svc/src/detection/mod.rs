@@ -11,8 +11,14 @@
 //! A unit's score for an agent is the classifier's probability plus [`KEYWORD_BONUS`] when the
 //! unit holds one of the agent's keywords: the words a human would look for are evidence the
 //! embedding alone sometimes misses. A unit that holds one of the agent's negative phrases
-//! ("nicht kündigen") does not count for that agent. An agent is detected when its best unit
-//! reaches [`Detector::threshold`]; the confidence is that score, capped at 1.
+//! (a near miss: "Lastschriftmandat" for cancelling) does not count for that agent; a negative
+//! phrase that refuses the intent ("nicht kündigen", "no intention of switching") rules the agent
+//! out for the whole message, since the other sentences then only explain why. An agent is
+//! detected when its best unit reaches [`Detector::threshold`]; the confidence is that score,
+//! capped at 1.
+//!
+//! Some intents exclude each other (see [`EXCLUSIVE`]); when both are found, the one whose best
+//! unit the classifier is surer of wins.
 
 pub mod classifier;
 pub mod dry_run;
@@ -37,6 +43,15 @@ use lexical::Phrases;
 pub const DEFAULT_THRESHOLD: f32 = 0.6;
 /// Added to a unit's probability for an agent when the unit holds one of its keywords.
 pub const KEYWORD_BONUS: f32 = 0.3;
+/// Pairs of intents one message cannot carry together: coming to us as a supplier and leaving us
+/// (by cancelling or withdrawing), or a new debit account and no direct debit at all. When both
+/// are found, the other one is the customer describing the context ("my old contract can be
+/// cancelled at any time", "the old mandate is revoked").
+const EXCLUSIVE: &[(&str, &str)] = &[
+    ("switch_agent", "cancel_contract"),
+    ("switch_agent", "revocation_agent"),
+    ("bank_data_agent", "sepa_revocation"),
+];
 /// Units beyond this many are not read: the ask is almost always near the top, and the cost of
 /// a message must stay bounded.
 const MAX_UNITS: usize = 12;
@@ -122,7 +137,10 @@ pub struct Message<'a> {
 
 struct Agent {
     profile: AgentProfile,
+    /// Near misses: they silence the agent in their unit.
     negative: Phrases,
+    /// Negated requests: they silence the agent in the whole message.
+    refusal: Phrases,
     keywords: Phrases,
 }
 
@@ -165,7 +183,20 @@ impl Detector {
         let agents = agents
             .into_iter()
             .map(|a| Agent {
-                negative: Phrases::new(&a.negative),
+                negative: Phrases::new(
+                    &a.negative
+                        .iter()
+                        .filter(|p| !lexical::is_refusal(p))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                ),
+                refusal: Phrases::new(
+                    &a.negative
+                        .iter()
+                        .filter(|p| lexical::is_refusal(p))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                ),
                 keywords: Phrases::new(&a.keywords),
                 profile: a,
             })
@@ -217,17 +248,26 @@ impl Detector {
 
     /// Detection from already embedded units (pure).
     pub fn classify(&self, units: &[String], vectors: &[Vec<f32>]) -> Vec<Detection> {
+        let n = units.len().min(vectors.len());
+        let evidence: Vec<Evidence> = units[..n].iter().map(|u| self.evidence(u)).collect();
+        let refused: Vec<bool> =
+            (0..self.agents.len()).map(|i| evidence.iter().any(|e| e.refusal[i])).collect();
         let mut best: Vec<Option<(f32, String)>> = vec![None; self.agents.len()];
-        let mut vote = |scores: &[Option<f32>], evidence: &dyn Fn() -> String| {
+        // The classifier's highest probability per agent, without keyword bonus: what decides
+        // between exclusive intents (the bonus saturates at 1 too often to tell them apart).
+        let mut surest = vec![0.0f32; self.agents.len()];
+        let mut vote = |scores: &[Option<(f32, f32)>], evidence: &dyn Fn() -> String| {
             for (i, score) in scores.iter().enumerate() {
-                let Some(score) = *score else { continue };
+                let Some((score, p)) = *score else { continue };
+                if refused[i] {
+                    continue;
+                }
+                surest[i] = surest[i].max(p);
                 if score >= self.threshold && best[i].as_ref().is_none_or(|(b, _)| score > *b) {
                     best[i] = Some((score, evidence()));
                 }
             }
         };
-        let n = units.len().min(vectors.len());
-        let evidence: Vec<Evidence> = units[..n].iter().map(|u| self.evidence(u)).collect();
         for u in 0..n {
             vote(&self.scores(&vectors[u], &[&evidence[u]]), &|| units[u].clone());
         }
@@ -237,6 +277,13 @@ impl Detector {
             vote(&self.scores(&pair, &[&evidence[u - 1], &evidence[u]]), &|| {
                 format!("{} {}", units[u - 1], units[u])
             });
+        }
+        let slot = |slug: &str| self.agents.iter().position(|a| a.profile.slug == slug);
+        for (a, b) in EXCLUSIVE {
+            let (Some(a), Some(b)) = (slot(a), slot(b)) else { continue };
+            if best[a].is_some() && best[b].is_some() {
+                best[if surest[a] >= surest[b] { b } else { a }] = None;
+            }
         }
         let mut out: Vec<Detection> = best
             .into_iter()
@@ -262,11 +309,13 @@ impl Detector {
         Evidence {
             keyword: self.agents.iter().map(|a| a.keywords.any_in(&folded)).collect(),
             negative: self.agents.iter().map(|a| a.negative.any_in(&folded)).collect(),
+            refusal: self.agents.iter().map(|a| a.refusal.any_in(&folded)).collect(),
         }
     }
 
-    /// Each agent's score for a vector whose text holds `evidence`; `None` where negated.
-    fn scores(&self, vector: &[f32], evidence: &[&Evidence]) -> Vec<Option<f32>> {
+    /// Each agent's score and classifier probability for a vector whose text holds `evidence`;
+    /// `None` where negated.
+    fn scores(&self, vector: &[f32], evidence: &[&Evidence]) -> Vec<Option<(f32, f32)>> {
         let p = self.classifier.probabilities(&unit_length(vector));
         (0..self.agents.len())
             .map(|i| {
@@ -274,7 +323,7 @@ impl Detector {
                     return None;
                 }
                 let keyword = evidence.iter().any(|e| e.keyword[i]);
-                Some(p[i] + if keyword { self.keyword_bonus } else { 0.0 })
+                Some((p[i] + if keyword { self.keyword_bonus } else { 0.0 }, p[i]))
             })
             .collect()
     }
@@ -283,6 +332,7 @@ impl Detector {
 struct Evidence {
     keyword: Vec<bool>,
     negative: Vec<bool>,
+    refusal: Vec<bool>,
 }
 
 fn unit_length(v: &[f32]) -> Vec<f32> {
@@ -341,6 +391,51 @@ mod tests {
         assert!(d.classify(&["Danke".to_owned()], &[axis(2, 0.0)]).is_empty());
         let negated = vec!["Ich möchte nicht kündigen".to_owned()];
         assert!(d.classify(&negated, &[axis(1, 0.0)]).is_empty());
+    }
+
+    #[test]
+    fn a_refusal_anywhere_rules_the_intent_out_for_the_whole_message() {
+        let d = detector();
+        let question = vec!["Welche Kündigungsfrist habe ich?".to_owned()];
+        assert_eq!(d.classify(&question, &[axis(1, 0.0)]).len(), 1, "alone it reads as cancelling");
+        let units =
+            vec![question[0].clone(), "Hallo".to_owned(), "Ich will nicht kündigen.".to_owned()];
+        let found = d.classify(&units, &[axis(1, 0.0), axis(2, 0.0), axis(2, 0.0)]);
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn of_two_exclusive_intents_the_surer_one_wins() {
+        let agents = ["switch_agent", "cancel_contract", "meter_reading"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, slug)| AgentProfile {
+                id: i as i64 + 1,
+                slug: slug.into(),
+                examples: vec![],
+                negative: vec![],
+                keywords: vec![],
+            })
+            .collect();
+        let examples = |i| (0..8).map(|k| axis(i, k as f32 * 0.01)).collect::<Vec<_>>();
+        let d = Detector::from_vectors(
+            agents,
+            vec![examples(0), examples(1), examples(2)],
+            examples(3),
+        );
+        let units: Vec<String> =
+            ["Ich wechsle zu Ihnen", "Der alte Vertrag ist kündbar", "Stand 4711"]
+                .map(str::to_owned)
+                .into();
+        let vectors = [axis(0, 0.0), vec![0.0, 0.8, 0.0, 0.3], axis(2, 0.0)];
+        for (u, v) in units.iter().zip(&vectors).take(2) {
+            let alone = d.classify(std::slice::from_ref(u), std::slice::from_ref(v));
+            assert_eq!(alone.len(), 1, "each alone is detected: {alone:?}");
+        }
+        let found = d.classify(&units, &vectors);
+        let slugs: Vec<&str> = found.iter().map(|f| f.slug.as_str()).collect();
+        assert_eq!(slugs.len(), 2, "{found:?}");
+        assert!(slugs.contains(&"switch_agent") && slugs.contains(&"meter_reading"), "{found:?}");
     }
 
     #[test]

@@ -7,12 +7,13 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::require_self_or_manager;
 use crate::AppState;
 use crate::auth::Auth;
 use crate::auth::{Minted, mint};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{OptionalJsonBody, PathId};
+use crate::json::{PathId, RawBody};
 
 /// API keys carry an expiry far away; revocation is what ends them.
 const API_KEY_SECONDS: i64 = 10 * 365 * 24 * 3600;
@@ -33,13 +34,15 @@ pub struct ApiKeyCreated {
 
 /// Create an API key for user `id` (yourself, or anyone with `manageUsers`).
 #[utoipa::path(post, path = "/jwt/{id}", tag = "profile", params(("id" = i64, Path)), request_body(content = Option<NewApiKey>),
-    responses((status = 200, body = Success<ApiKeyCreated>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Success<ApiKeyCreated>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn create_api_key(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    OptionalJsonBody(body): OptionalJsonBody<NewApiKey>,
+    body: RawBody,
 ) -> Result<Success<ApiKeyCreated>, ApiError> {
+    require_self_or_manager(&caller, id)?;
+    let body: NewApiKey = body.parse_or_default()?;
     let key = state
         .identity()
         .create_api_key(request(

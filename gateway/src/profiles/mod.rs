@@ -8,6 +8,7 @@ pub mod session;
 
 use axum::Json;
 use axum::extract::State;
+use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -16,10 +17,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{PathId, QueryParams, RawBody};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -237,8 +238,10 @@ pub struct ProfileWrite {
 pub async fn create_profile(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<ProfileWrite>,
+    body: RawBody,
 ) -> Result<Json<ProfileView>, ApiError> {
+    require(&caller, permission::MANAGE_USERS)?;
+    let body: ProfileWrite = body.parse()?;
     let email = body.email.ok_or_else(|| ApiError::bad_request("email is required"))?;
     let req = pb::CreateProfileRequest {
         email,
@@ -266,10 +269,19 @@ pub async fn update_profile(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    JsonBody(body): JsonBody<ProfileWrite>,
+    body: RawBody,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let req = update_request(id, body)?;
+    // Whose profile it is decides before the body is read; which of their own fields a user
+    // may change (role and routing need `manageUsers`) depends on the body, so settings-svc
+    // decides that after parsing.
+    require_self_or_manager(&caller, id)?;
+    let req = update_request(id, body.parse()?)?;
     Ok(Json(state.identity().update_profile(request(req, &caller)).await?.into_inner().into()))
+}
+
+/// You may manage yourself; other users need `manageUsers` (settings-svc checks again).
+pub(crate) fn require_self_or_manager(caller: &Caller, id: i64) -> Result<(), ApiError> {
+    if caller.user_id == id { Ok(()) } else { require(caller, permission::MANAGE_USERS) }
 }
 
 pub(super) fn update_request(

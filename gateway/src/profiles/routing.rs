@@ -11,14 +11,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::ProfileView;
 use super::bulk::each_item;
+use super::{ProfileView, require_self_or_manager};
 use crate::AppState;
 use crate::auth::Auth;
 use crate::bulk::BulkResponse;
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{JsonBody, PathId, QueryParams, RawBody};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -46,9 +46,10 @@ pub async fn routing_status(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    JsonBody(body): JsonBody<RoutingStatusWrite>,
+    body: RawBody,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let req = body.into_proto(id);
+    require_self_or_manager(&caller, id)?;
+    let req = body.parse::<RoutingStatusWrite>()?.into_proto(id);
     Ok(Json(
         state.identity().update_routing_status(request(req, &caller)).await?.into_inner().into(),
     ))

@@ -1,6 +1,7 @@
 //! Subchannels: the mailboxes, chatbots, phone lines and letter inboxes of each channel.
 
 use axum::extract::{RawQuery, State};
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -9,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::json_of;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, query_pairs};
+use crate::json::{PathId, RawBody, query_pairs};
 
 #[derive(Serialize, ToSchema)]
 pub struct SubchannelView {
@@ -104,8 +105,10 @@ pub struct SubchannelCreated {
 pub async fn add_subchannel(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<NewSubchannel>,
+    body: RawBody,
 ) -> Result<Success<SubchannelCreated>, ApiError> {
+    require(&caller, permission::UPDATE_CLIENT_SETTINGS)?;
+    let body: NewSubchannel = body.parse()?;
     let req = pb::AddSubchannelRequest {
         name: body.name,
         channel: body.channel,

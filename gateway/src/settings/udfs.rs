@@ -1,6 +1,7 @@
 //! User-defined functions: code that AI agents call as tools.
 
 use axum::extract::State;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -9,10 +10,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::json_of;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{PathId, QueryParams, RawBody};
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -103,8 +104,10 @@ pub struct UdfCreated {
 pub async fn add_udf(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<NewUdf>,
+    body: RawBody,
 ) -> Result<Success<UdfCreated>, ApiError> {
+    require(&caller, permission::UPDATE_AI_AGENT)?;
+    let body: NewUdf = body.parse()?;
     let req = pb::AddUdfRequest { name: body.name, udf_type: body.udf_type.unwrap_or_default() };
     let created = state.settings().add_udf(request(req, &caller)).await?.into_inner();
     Ok(Success::new(UdfCreated { user_defined_function: created.into() }))

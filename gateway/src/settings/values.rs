@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::Json;
 use axum::extract::{Path, State};
-use enneo_common::auth::Caller;
+use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc::request;
 use enneo_proto::settings::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -13,10 +13,10 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::{SecretsParam, json_of};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, QueryParams, RawBody};
+use crate::json::{QueryParams, RawBody};
 
 /// A setting with its definition.
 #[derive(Serialize, ToSchema)]
@@ -162,6 +162,7 @@ pub async fn put_setting(
     Path(name): Path<String>,
     body: RawBody,
 ) -> Result<Json<SettingView>, ApiError> {
+    require_settings_writer(&caller)?;
     let value: Value = body.parse()?;
     let req = pb::PutSettingRequest { name, value_json: value.to_string() };
     let saved = state.settings().put_setting(request(req, &caller)).await?.into_inner();
@@ -191,13 +192,15 @@ pub struct UpdateResponse {
 /// on its own, so a batch may partly apply.
 #[utoipa::path(post, path = "/settings", tag = "settings",
     request_body(content = Object, description = "{settingName: value}"),
-    responses((status = 200, body = Success<UpdateResponse>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Success<UpdateResponse>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn update_settings(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<Value>,
+    body: RawBody,
 ) -> Result<Success<UpdateResponse>, ApiError> {
-    let Value::Object(values) = body else {
+    require_settings_writer(&caller)?;
+    let Value::Object(values) = body.parse()? else {
         return Err(ApiError::bad_request("the body must be an object {settingName: value}"));
     };
     if values.is_empty() {
@@ -222,3 +225,18 @@ pub async fn update_settings(
         .collect();
     Ok(Success::new(UpdateResponse { results }))
 }
+
+/// Which permission a setting needs is settings-svc's to say (per setting, and per key of a
+/// batch): every setting needs `updateClientSettings` but the few reserved for Enneo's
+/// operators (`enneoAdmin`). A caller with neither may write no setting, so is refused before
+/// the body is read.
+fn require_settings_writer(caller: &Caller) -> Result<(), ApiError> {
+    if caller.has(ENNEO_ADMIN) {
+        Ok(())
+    } else {
+        require(caller, permission::UPDATE_CLIENT_SETTINGS)
+    }
+}
+
+/// The permission of settings only Enneo's operators write (`featureFlags`).
+const ENNEO_ADMIN: &str = "enneoAdmin";

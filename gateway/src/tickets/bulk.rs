@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde_json::Value;
@@ -11,10 +12,10 @@ use super::docs::TicketWrite;
 use super::headers::idempotency_key;
 use super::{UpdateParams, expected_modified_at, input};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::bulk::{BulkResponse, BulkResult};
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, QueryParams};
+use crate::json::{QueryParams, RawBody};
 
 /// The most items one bulk update may carry.
 pub const MAX_BULK_ITEMS: usize = 500;
@@ -35,10 +36,11 @@ pub async fn bulk_update_tickets(
     Auth(caller): Auth,
     QueryParams(_flags): QueryParams<UpdateParams>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: RawBody,
 ) -> Result<Json<BulkResponse>, ApiError> {
+    require(&caller, permission::UPDATE_TICKETS)?;
     let idempotency_key = idempotency_key(&headers)?;
-    let Value::Array(items) = body else {
+    let Value::Array(items) = body.parse()? else {
         return Err(ApiError::bad_request("the body must be a JSON array of tickets"));
     };
     if items.len() > MAX_BULK_ITEMS {

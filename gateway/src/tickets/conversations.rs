@@ -1,6 +1,7 @@
 //! `/ticket/{ticketId}/conversation…`: a ticket's messages, replies, notes and drafts.
 
 use axum::extract::{RawQuery, State};
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -11,10 +12,10 @@ use utoipa_axum::routes;
 
 use super::Addresses;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, PathIds, QueryParams, query_pairs};
+use crate::json::{PathId, PathIds, QueryParams, RawBody, query_pairs};
 use crate::time::{format_sql, parse};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -238,9 +239,13 @@ pub async fn reply(
     Auth(caller): Auth,
     PathId(ticket_id): PathId,
     QueryParams(params): QueryParams<ReplyParams>,
-    JsonBody(body): JsonBody<ReplyBody>,
+    body: RawBody,
 ) -> Result<Success<ConversationEnvelope>, ApiError> {
+    // Sending (not a draft, not a note) also needs `allowedToSendReplies`: that depends on the
+    // body, so ticket-svc checks it after parsing.
+    require(&caller, permission::UPDATE_TICKETS)?;
     check_process(params.process.as_deref())?;
+    let body: ReplyBody = body.parse()?;
     let _ = (body.subchannel_id, body.intent_ids);
     let reply = pb::ReplyRequest {
         ticket_id,
@@ -299,9 +304,11 @@ pub async fn store(
     Auth(caller): Auth,
     PathId(ticket_id): PathId,
     QueryParams(params): QueryParams<ReplyParams>,
-    JsonBody(body): JsonBody<StoreBody>,
+    body: RawBody,
 ) -> Result<Success<ConversationEnvelope>, ApiError> {
+    require(&caller, permission::CREATE_CONVERSATION)?;
     check_process(params.process.as_deref())?;
+    let body: StoreBody = body.parse()?;
     let created_at = match &body.created_at {
         None | Some(Value::Null) => None,
         Some(value) => {
@@ -351,8 +358,12 @@ pub async fn update_conversation(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathIds(ticket_id, id): PathIds,
-    JsonBody(body): JsonBody<UpdateBody>,
+    body: RawBody,
 ) -> Result<Success<ConversationEnvelope>, ApiError> {
+    // Publishing a draft reply also needs `allowedToSendReplies`, which depends on the body
+    // and the stored message: ticket-svc checks it.
+    require(&caller, permission::UPDATE_TICKETS)?;
+    let body: UpdateBody = body.parse()?;
     if body.is_draft == Some(true) {
         return Err(ApiError::bad_request("a published message cannot become a draft again"));
     }

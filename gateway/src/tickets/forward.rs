@@ -1,6 +1,7 @@
 //! `POST /ticket/{ticketId}/forward`: send a ticket on by e-mail.
 
 use axum::extract::State;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::Deserialize;
@@ -8,10 +9,10 @@ use utoipa::ToSchema;
 
 use super::Addresses;
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId};
+use crate::json::{PathId, RawBody};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -41,8 +42,10 @@ pub async fn forward_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
     PathId(id): PathId,
-    JsonBody(body): JsonBody<ForwardBody>,
+    body: RawBody,
 ) -> Result<Success, ApiError> {
+    require(&caller, permission::FORWARD_TICKET)?;
+    let body: ForwardBody = body.parse()?;
     let _ = body.subchannel_id;
     let forward = pb::ForwardTicketRequest {
         id,

@@ -16,6 +16,7 @@ pub mod view;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::agent::v1 as agent;
 use enneo_proto::ticket::v1 as pb;
@@ -24,10 +25,10 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{JsonBody, PathId, QueryParams};
+use crate::json::{PathId, QueryParams, RawBody};
 use docs::TicketWrite;
 use headers::{idempotency_key, if_match, with_etag};
 use utoipa_axum::router::OpenApiRouter;
@@ -93,8 +94,10 @@ pub async fn create_ticket(
     Auth(caller): Auth,
     QueryParams(params): QueryParams<CreateParams>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
+    require(&caller, permission::CREATE_TICKETS)?;
+    let body: Value = body.parse()?;
     let written = input::read(&body, true)?;
     let process = params.process.or(written.process);
     let idempotency_key = idempotency_key(&headers)?;
@@ -209,8 +212,12 @@ pub async fn update_ticket(
     PathId(id): PathId,
     QueryParams(_flags): QueryParams<UpdateParams>,
     headers: HeaderMap,
-    JsonBody(body): JsonBody<Value>,
+    body: RawBody,
 ) -> Result<Response, ApiError> {
+    // Technical fields also need `updateTechnicalTicketFields`: which fields are written is in
+    // the body, so ticket-svc checks that after parsing.
+    require(&caller, permission::UPDATE_TICKETS)?;
+    let body: Value = body.parse()?;
     if let Some(body_id) = body.get("id").filter(|v| !v.is_null())
         && body_id.as_i64() != Some(id)
     {

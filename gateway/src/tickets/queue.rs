@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use enneo_common::auth::permission;
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -11,10 +12,10 @@ use utoipa::ToSchema;
 
 use super::search::{FilterBody, filters};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::OptionalJsonBody;
+use crate::json::RawBody;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -48,8 +49,10 @@ pub struct GetLatestResponse {
 pub async fn get_latest_ticket(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    OptionalJsonBody(body): OptionalJsonBody<GetLatestBody>,
+    body: RawBody,
 ) -> Result<Success<GetLatestResponse>, ApiError> {
+    require(&caller, permission::READ_TICKETS)?;
+    let body: GetLatestBody = body.parse_or_default()?;
     let next = pb::GetNextTicketRequest {
         preferred_direction: body.preferred_direction.unwrap_or_default(),
         ticket_id: body.ticket_id,

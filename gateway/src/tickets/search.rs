@@ -1,7 +1,7 @@
 //! `POST /ticket/search`: filtered, sorted pages of compact tickets.
 
 use axum::extract::State;
-use enneo_common::auth::Caller;
+use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc::request;
 use enneo_proto::ticket::v1 as pb;
 use serde::{Deserialize, Serialize};
@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 
 use super::view::{TicketRow, TicketView};
 use crate::AppState;
-use crate::auth::Auth;
+use crate::auth::{Auth, require};
 use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
-use crate::json::JsonBody;
+use crate::json::RawBody;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -99,8 +99,10 @@ pub struct SearchResponse {
 pub async fn search_tickets(
     State(state): State<AppState>,
     Auth(caller): Auth,
-    JsonBody(body): JsonBody<SearchBody>,
+    body: RawBody,
 ) -> Result<Success<SearchResponse>, ApiError> {
+    require(&caller, permission::READ_TICKETS)?;
+    let body: SearchBody = body.parse()?;
     let limit = body.limit.unwrap_or(0);
     if body.limit.is_some() && limit < 1 {
         return Err(ApiError::bad_request("limit must be at least 1"));

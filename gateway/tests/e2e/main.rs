@@ -15,6 +15,7 @@ mod detection;
 mod docs_page;
 mod errors;
 mod events;
+mod exports;
 mod forward;
 mod intents;
 mod lifecycle;
