@@ -299,6 +299,25 @@ impl QualityService for QualityApi {
         case_reply(self.cases.update(&caller, r.id, r.description, expected).await?)
     }
 
+    async fn list_expectations(
+        &self,
+        request: Request<pb::TestCaseRef>,
+    ) -> Reply<pb::ExpectationsResponse> {
+        caller(&request, permission::AI_QUALITY_CHECK_VIEW)?;
+        let versions = self.cases.expectations(request.get_ref().id).await?;
+        let expectations_json = versions.iter().map(|v| v.document().to_string()).collect();
+        Ok(Response::new(pb::ExpectationsResponse { expectations_json }))
+    }
+
+    async fn roll_back_expectation(
+        &self,
+        request: Request<pb::RollBackExpectationRequest>,
+    ) -> Reply<pb::TestCaseResponse> {
+        let caller = caller(&request, permission::AI_QUALITY_CHECK_EDIT)?;
+        let r = request.into_inner();
+        case_reply(self.cases.roll_back(&caller, r.test_case_id, r.version).await?)
+    }
+
     async fn delete_test_case(&self, request: Request<pb::TestCaseRef>) -> Reply<pb::Empty> {
         caller(&request, permission::AI_QUALITY_CHECK_EDIT)?;
         self.cases.delete(request.get_ref().id).await?;

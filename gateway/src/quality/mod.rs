@@ -3,6 +3,7 @@
 //! body, checks the body's shape and passes the documents through.
 
 mod agreement;
+mod expectations;
 mod report;
 mod review;
 mod runs;
@@ -32,6 +33,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(review::accept_all_expected_results))
         .routes(routes!(test_cases::eligible_agents, test_cases::create_test_case))
         .routes(routes!(test_cases::test_agents))
+        .routes(routes!(expectations::expectations))
+        .routes(routes!(expectations::restore_expectation))
         .routes(routes!(
             test_cases::agent_test_cases,
             test_cases::add_test_cases,

@@ -77,6 +77,7 @@ async fn quality_check_needs_a_token_and_its_permissions() {
         "/aiQualityCheck/testCase/all",
         "/aiQualityCheck/testRun/1",
         "/aiQualityCheck/testRun/1/diff",
+        "/aiQualityCheck/testCase/1/expectations",
     ];
     for path in reads {
         let (status, body) = send(stack.agent(Method::GET, path)).await;
@@ -101,6 +102,7 @@ async fn quality_check_needs_a_token_and_its_permissions() {
         (Method::PATCH, "/aiQualityCheck/testRun/1/acceptExpectedResult/1"),
         (Method::POST, "/aiQualityCheck/testRun/1/acceptAllExpectedResults"),
         (Method::DELETE, "/aiQualityCheck/testCase/1"),
+        (Method::POST, "/aiQualityCheck/testCase/1/expectations/1/restore"),
     ];
     for (method, path) in others {
         let (status, body) = send(stack.agent(method.clone(), path)).await;
@@ -521,6 +523,53 @@ async fn repeats_replay_each_case_k_times_and_report_pass_k() {
     assert_eq!(status, 200, "{single}");
     let single = finished(&stack, id(&single["testRun"])).await;
     assert_eq!(single["repeatability"], Value::Null);
+}
+
+#[tokio::test]
+async fn an_expectation_rolls_back_as_a_new_version() {
+    let stack = Stack::start().await;
+    let meter = agent_id(&stack, "meter_reading").await;
+    let ticket = meter_ticket(&stack, 815).await;
+    let first = json!({"intentDetection": ["meter_reading"]});
+    let body = json!({"ticketId": id(&ticket), "aiAgentId": meter, "expectedResult": first});
+    let (status, created) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testCase").json(&body)).await;
+    assert_eq!(status, 200, "{created}");
+    let case = id(&created["testCase"]);
+    let second = json!({"intentDetection": []});
+    let patch = json!({"expectedResult": second});
+    let path = format!("/aiQualityCheck/testCase/{case}");
+    let (status, body) = send(stack.admin(Method::PATCH, &path).json(&patch)).await;
+    assert_eq!(status, 200, "{body}");
+
+    let history = format!("/aiQualityCheck/testCase/{case}/expectations");
+    let (status, listed) = send(stack.admin(Method::GET, &history)).await;
+    assert_eq!(status, 200, "{listed}");
+    let versions = listed["expectations"].as_array().unwrap();
+    let summary: Vec<(i64, &str)> = versions
+        .iter()
+        .map(|v| (v["version"].as_i64().unwrap(), v["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(summary, [(2, "update"), (1, "create")]);
+    assert_eq!(versions[1]["expectedResult"], first);
+    assert_eq!(versions[0]["setBy"], 1);
+
+    let (status, restored) = send(stack.admin(Method::POST, &format!("{history}/1/restore"))).await;
+    assert_eq!(status, 200, "{restored}");
+    assert_eq!(restored["expectationVersion"], 3);
+    assert_eq!(restored["expectedResult"], first);
+    let (_, listed) = send(stack.admin(Method::GET, &history)).await;
+    assert_eq!(listed["expectations"][0]["reason"], "rollback");
+    assert_eq!(listed["expectations"][0]["expectedResult"], first);
+    assert_eq!(listed["expectations"].as_array().unwrap().len(), 3, "nothing was rewritten");
+
+    let (status, body) = send(stack.admin(Method::POST, &format!("{history}/3/restore"))).await;
+    assert_eq!(status, 422, "the current version: {body}");
+    let (status, body) = send(stack.admin(Method::POST, &format!("{history}/9/restore"))).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) =
+        send(stack.admin(Method::GET, "/aiQualityCheck/testCase/999999/expectations")).await;
+    assert_eq!(status, 404, "{body}");
 }
 
 async fn tickets_now(stack: &Stack, ids: &[i64]) -> Vec<Value> {

@@ -4,6 +4,7 @@
 //! `test_case_expectation` with who set it and when.
 
 pub mod expectation;
+pub mod history;
 pub mod snapshot;
 pub mod staleness;
 
