@@ -170,7 +170,7 @@ impl Llm {
 }
 
 /// The JSON type an LLM can fill for a parameter; structured ones are left to the patterns.
-fn json_type(ty: ParamType) -> Option<&'static str> {
+pub fn json_type(ty: ParamType) -> Option<&'static str> {
     match ty {
         ParamType::Int | ParamType::Float => Some("number"),
         ParamType::Bool => Some("boolean"),

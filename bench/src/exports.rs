@@ -13,7 +13,7 @@ pub struct Args {
     /// Tickets the backlog should hold before the download.
     #[arg(long, default_value_t = 1_000_000)]
     tickets: i64,
-    /// csv or json.
+    /// csv, json or xlsx (xlsx: rows are not counted, the sheet is compressed).
     #[arg(long, default_value = "csv")]
     format: String,
     /// Where `deploy/run.sh` keeps the pid files.
@@ -80,14 +80,18 @@ pub async fn run(args: Args, gateway: &str, database_url: &str, token: &str) -> 
         records += chunk.iter().filter(|b| **b == end).count() as u64;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let rows = if args.format == "json" { records } else { records.saturating_sub(1) };
+    let rows = match args.format.as_str() {
+        "json" => records.to_string(),
+        "csv" => records.saturating_sub(1).to_string(),
+        _ => "n/a".into(),
+    };
 
     println!("| export | rows | MB | s | rows/s | first byte ms |\n|---|---|---|---|---|---|");
     println!(
-        "| reporting_tickets {} | {rows} | {:.1} | {seconds:.1} | {:.0} | {:.0} |\n",
+        "| reporting_tickets {} | {rows} | {:.1} | {seconds:.1} | {} | {:.0} |\n",
         args.format,
         bytes as f64 / 1e6,
-        rows as f64 / seconds,
+        rows.parse::<f64>().map_or("n/a".into(), |r| format!("{:.0}", r / seconds)),
         first_byte.as_secs_f64() * 1000.0
     );
     println!("| process | RSS before MiB | peak RSS MiB | peak measured |\n|---|---|---|---|");

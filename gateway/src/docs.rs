@@ -37,6 +37,7 @@ use crate::error::{ApiError, ErrorBody};
          (name = "tag", description = "Tags: skills, products, properties"),
          (name = "profile", description = "Users, login and API keys"),
          (name = "team", description = "Teams whose settings members inherit"),
+         (name = "export", description = "Tickets and messages as CSV, JSON or XLSX, streamed"),
          (name = "meta", description = "Version, health and this documentation")),
 )]
 pub struct ApiDoc;

@@ -12,6 +12,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use enneo_common::auth::{Caller, permission};
 use enneo_common::grpc::request;
+use enneo_proto::settings::v1 as settings;
 use enneo_proto::ticket::v1 as pb;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -70,8 +71,8 @@ const PREVIEW_MAX: i64 = 500;
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
 pub struct ExportParams {
-    /// `csv` (default), `json` or `xlsx` (at most 1,048,575 rows); `specification` is refused
-    /// (400).
+    /// `csv`, `json` or `xlsx` (at most 1,048,575 rows); absent: the setting
+    /// `defaultDateExportFormat`. `specification` is refused (400).
     format: Option<String>,
     /// Rows at most; absent or 0: every row. Preview: default 30, at most 500.
     limit: Option<i64>,
@@ -167,6 +168,20 @@ fn filter_param(name: &str) -> Option<(u32, &'static str)> {
     list_tail.then_some((index, field))
 }
 
+/// The tenant's `defaultDateExportFormat`, read as the gateway itself: whoever may export
+/// gets the tenant's default, whether or not they may read settings.
+async fn default_format(state: &AppState) -> Result<Format, ApiError> {
+    let caller = Caller::service(&[permission::READ_SETTINGS]);
+    let req =
+        settings::GetSettingRequest { name: "defaultDateExportFormat".into(), show_secrets: false };
+    let found = state.settings().get_setting(request(req, &caller)).await?.into_inner();
+    let value = found.setting.map(|s| s.value_json).unwrap_or_default();
+    match serde_json::from_str::<Value>(&value) {
+        Ok(Value::String(format)) => format_of(Some(&format)),
+        _ => Ok(Format::Csv),
+    }
+}
+
 fn format_of(raw: Option<&str>) -> Result<Format, ApiError> {
     match raw.unwrap_or("csv") {
         "csv" => Ok(Format::Csv),
@@ -214,7 +229,7 @@ async fn open(
 #[utoipa::path(get, path = "/export/{key}", tag = "export",
     params(("key" = String, Path, description = "reporting_tickets, reporting_messages or ticket"), ExportParams),
     responses(
-        (status = 200, description = "The rows, as an attachment (text/csv or application/json)", content_type = "text/csv", body = String),
+        (status = 200, description = "The rows, as an attachment (text/csv, application/json or xlsx)", content_type = "text/csv", body = String),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn export(
     State(state): State<AppState>,
@@ -225,7 +240,10 @@ pub async fn export(
     require(&caller, permission::EXPORT_DATA)?;
     check_key(&key)?;
     let params = parse_params(query.as_deref())?;
-    let format = format_of(params.format.as_deref())?;
+    let format = match params.format.as_deref() {
+        Some(format) => format_of(Some(format))?,
+        None => default_format(&state).await?,
+    };
     if params.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::bad_request("limit must not be negative"));
     }
@@ -252,7 +270,7 @@ pub async fn export(
         }
     };
     let filename = format!("{key}-{}.{extension}", chrono::Utc::now().format("%Y-%m-%d"));
-    let body = if format == Format::Xlsx {
+    let content = if format == Format::Xlsx {
         let rows = (header.total.unwrap_or_default() - offset).max(0);
         let rows = if limit > 0 { rows.min(limit) } else { rows };
         if rows > XLSX_MAX_ROWS {
@@ -267,7 +285,7 @@ pub async fn export(
         let encoder = Encoder { format: text, columns: header.columns, rows: 0 };
         Body::from_stream(body(encoder, stream))
     };
-    let mut response = Response::new(body);
+    let mut response = Response::new(content);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     // The key is one of SERVED and the date is digits: the value is always valid.

@@ -233,7 +233,7 @@ impl Runtime {
     /// The AI detections that count: with an LLM, candidates below [`LLM_CONFIRM_BELOW`] stay
     /// only when it confirms them (and when it cannot answer, the plain threshold decides);
     /// without one, the threshold the detector already applied.
-    async fn confirmed(
+    pub async fn confirmed(
         &self,
         ai: Vec<Detection>,
         agents: &[AgentRow],

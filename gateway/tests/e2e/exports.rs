@@ -224,7 +224,8 @@ async fn paging_is_stable_with_id_breaking_ties() {
     reversed.reverse();
     assert_eq!(newest, reversed[1..11], "descending createdAt, descending id on ties");
 
-    let (status, _, _, body) = download(&stack, "/export/reporting_tickets?limit=10").await;
+    let (status, _, _, body) =
+        download(&stack, "/export/reporting_tickets?format=csv&limit=10").await;
     assert_eq!(status, 200);
     assert_eq!(parse_csv(&body).len(), 11, "header and ten rows");
     for bad in ["limit=-1", "offset=-5", "limit=ten", "orderByField=subject", "orderByDirection=up"]
@@ -349,8 +350,7 @@ async fn unknown_keys_and_formats_are_refused() {
         assert_eq!(status, 400, "{body}");
         assert!(body["error"].as_str().unwrap().contains("not available"), "{key}: {body}");
     }
-    for (format, word) in [("specification", "specification"), ("xml", "format"), ("xlsx", "xlsx")]
-    {
+    for (format, word) in [("specification", "specification"), ("xml", "format")] {
         let (status, body) =
             send(stack.admin(Method::GET, &format!("/export/reporting_tickets?format={format}")))
                 .await;
@@ -376,4 +376,74 @@ async fn exports_need_a_token_and_the_permission() {
     }
     let (status, _) = send(stack.agent(Method::GET, "/export/nonsense?format=specification")).await;
     assert_eq!(status, 403, "authorisation comes before validation");
+}
+
+#[tokio::test]
+async fn xlsx_is_a_workbook_with_a_header_row_and_typed_cells() {
+    use std::io::Read as _;
+
+    let stack = Stack::start().await;
+    let tricky = "Umzug, \"dringend\" <sofort> & mehr";
+    let id = id_of(
+        &stack
+            .create(json!({"channel": "email", "subject": tricky, "agentId": 7,
+        "createdAt": "2024-01-10 10:00:00"}))
+            .await,
+    );
+    stack.create(json!({"channel": "chat", "createdAt": "2024-01-11 10:00:00"})).await;
+
+    let response =
+        stack.admin(Method::GET, "/export/reporting_tickets?format=xlsx").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let disposition = response.headers()["content-disposition"].to_str().unwrap().to_owned();
+    assert!(disposition.ends_with(".xlsx\""), "{disposition}");
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    archive.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut sheet).unwrap();
+    assert_eq!(sheet.matches("<row ").count(), 3, "header and two tickets: {sheet}");
+    assert!(sheet.contains(">createdAt<"), "the header names the columns: {sheet}");
+    assert!(
+        sheet.contains("Umzug, &quot;dringend&quot; &lt;sofort&gt; &amp; mehr")
+            || sheet.contains("Umzug, \"dringend\" &lt;sofort&gt; &amp; mehr"),
+        "the subject, escaped for XML: {sheet}"
+    );
+    assert!(sheet.contains(&format!("<v>{id}</v>")), "ids are numbers: {sheet}");
+    // 2024-01-10 10:00:00 as an Excel serial date.
+    assert!(sheet.contains("<v>45301.416666666"), "dates are dates: {sheet}");
+
+    let (status, body) = send(stack.admin(
+        Method::GET,
+        "/export/reporting_tickets?format=xlsx&filters[0][key]=subject&filters[0][comparator]=%3D",
+    ))
+    .await;
+    assert_eq!(status, 400, "refused before the download starts: {body}");
+}
+
+#[tokio::test]
+async fn without_format_the_tenant_default_applies() {
+    let stack = Stack::start().await;
+    stack.create(json!({"channel": "email", "subject": "eins"})).await;
+    let (status, content_type, _, _) = download(&stack, "/export/reporting_tickets").await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.contains("spreadsheetml"),
+        "the setting's default is xlsx: {content_type}"
+    );
+    let (status, body) = send(
+        stack.admin(Method::POST, "/settings").json(&json!({"defaultDateExportFormat": "json"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, content_type, disposition, body) =
+        download(&stack, "/export/reporting_tickets").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(content_type, "application/json");
+    assert!(disposition.ends_with(".json\""), "{disposition}");
+    let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
+    assert_eq!(rows[0]["subject"], "eins");
 }
