@@ -7,11 +7,19 @@
 //!   parameter of that agent is extracted with its built-in extractor and compared with the
 //!   gold value.
 //!
+//! With `--llm-url`, both are scored a second time the way the service runs with an LLM:
+//! candidates in the LLM band are confirmed by it (`Runtime::confirmed`), and the scalar
+//! `message` parameters the patterns missed are asked of it (`Llm::extract`); a failing call
+//! falls back as in the service and is counted.
+//!
 //! `cargo run --release -p agent-svc --bin agent-eval -- [--set PATH] [--defaults DIR]
-//! [--embeddings-url URL] [--errors] [--folds K] [--latency N] [--cache DIR] [--dump FILE]`
+//! [--embeddings-url URL] [--errors] [--folds K] [--latency N] [--cache DIR] [--dump FILE]
+//! [--llm-url URL] [--llm-model MODEL]`
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::DateTime;
@@ -19,7 +27,12 @@ use clap::Parser;
 use serde::Deserialize;
 use serde_json::Value;
 
-use agent_svc::extraction::{Doc, Hint, Message, extract_intent};
+use agent_svc::agents::document;
+use agent_svc::config::LlmConfig;
+use agent_svc::detection;
+use agent_svc::engine::definition::{Parameter, Source};
+use agent_svc::extraction::{Doc, Hint, Lang, Message, extract_intent};
+use agent_svc::llm::{self, Llm};
 
 #[derive(Parser)]
 #[command(about = "Evaluate agent-svc's offline extraction against a labelled set")]
@@ -57,12 +70,22 @@ struct Args {
     /// Also cross-validate the threshold and keyword bonus over the set with this many folds.
     #[arg(long, default_value_t = 0)]
     folds: usize,
+    /// OpenAI-compatible chat server (with the API version): also score detection and
+    /// extraction with this LLM, as the service runs with one.
+    #[arg(long)]
+    llm_url: Option<String>,
+    #[arg(long, default_value = "smollm2")]
+    llm_model: String,
 }
 
 /// An agent as far as evaluation needs it: its message parameters and their hints.
 pub struct Agent {
     pub slug: String,
     pub parameters: Vec<(String, Hint)>,
+    /// Its `message` parameters as the LLM is asked for them.
+    pub message_parameters: Vec<Parameter>,
+    /// The raw parameter documents (for their descriptions).
+    pub raw_parameters: Vec<Value>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -101,9 +124,59 @@ fn load_agents(dir: &Path) -> Result<BTreeMap<String, Agent>> {
                 parameters.push((key, hint));
             }
         }
-        agents.insert(slug.to_owned(), Agent { slug: slug.to_owned(), parameters });
+        let settings = document::settings_of(&doc)
+            .map_err(|v| anyhow::anyhow!("{slug}: {}", v.0.join("; ")))?;
+        let message_parameters =
+            settings.parameters.into_iter().filter(|p| p.source == Source::Message).collect();
+        let raw_parameters = params.cloned().unwrap_or_default();
+        agents.insert(
+            slug.to_owned(),
+            Agent { slug: slug.to_owned(), parameters, message_parameters, raw_parameters },
+        );
     }
     Ok(agents)
+}
+
+/// The LLM calls of one evaluation: their latency, and how many failed (and fell back).
+#[derive(Default)]
+pub struct Calls {
+    times: Vec<Duration>,
+    failures: usize,
+    first_failure: Option<String>,
+}
+
+impl Calls {
+    fn record(&mut self, took: Duration, failure: Option<String>) {
+        self.times.push(took);
+        self.failures += usize::from(failure.is_some());
+        self.first_failure = self.first_failure.take().or(failure);
+    }
+
+    fn summary(&self, what: &str) -> String {
+        let mut times = self.times.clone();
+        times.sort();
+        let pct = |q: f64| {
+            times
+                .get(((times.len().max(1) - 1) as f64 * q).round() as usize)
+                .map_or(0.0, |t| t.as_secs_f64() * 1000.0)
+        };
+        let first = self.first_failure.as_ref().map_or(String::new(), |e| format!("; first: {e}"));
+        format!(
+            "LLM {what}: {} calls, p50 {:.0} ms, p95 {:.0} ms, {} failed (fell back){first}\n",
+            times.len(),
+            pct(0.5),
+            pct(0.95),
+            self.failures
+        )
+    }
+}
+
+/// A value as the set labels it: the LLM may answer a number where the set holds its text.
+fn as_text(value: Value) -> Value {
+    match value {
+        Value::Number(_) | Value::Bool(_) => Value::String(value.to_string()),
+        other => other,
+    }
 }
 
 fn load_set(path: &Path) -> Result<Vec<Example>> {
@@ -161,7 +234,14 @@ mod extraction_report {
         }
     }
 
-    pub fn run(agents: &BTreeMap<String, Agent>, set: &[Example]) -> Result<Report> {
+    /// With `llm`, the scalar `message` parameters the patterns missed are asked of it, as
+    /// `runner::run_with` does; a failed call leaves them missing.
+    pub async fn run(
+        agents: &BTreeMap<String, Agent>,
+        set: &[Example],
+        llm: Option<&Llm>,
+        calls: &mut Calls,
+    ) -> Result<Report> {
         let mut report =
             Report { per_parameter: BTreeMap::new(), unscored: BTreeMap::new(), errors: vec![] };
         for ex in set {
@@ -178,7 +258,25 @@ mod extraction_report {
                         *report.unscored.entry(key.clone()).or_default() += 1;
                     }
                 }
-                let extracted = extract_intent(&agent.parameters, &doc);
+                let mut extracted = extract_intent(&agent.parameters, &doc);
+                if let Some(llm) = llm {
+                    let missing: Vec<&Parameter> = agent
+                        .message_parameters
+                        .iter()
+                        .filter(|p| !extracted.iter().any(|(k, _)| *k == p.key))
+                        .collect();
+                    if missing.iter().any(|p| llm::json_type(p.ty).is_some()) {
+                        let descriptions = descriptions(agent, &missing, doc.lang);
+                        let text = format!("{}\n\n{}", ex.subject, doc.text);
+                        let started = std::time::Instant::now();
+                        let answer = llm.extract(&text, &missing, &descriptions, doc.today).await;
+                        let failure = answer.as_ref().err().map(ToString::to_string);
+                        calls.record(started.elapsed(), failure);
+                        for (key, value) in answer.unwrap_or_default() {
+                            extracted.push((key, as_text(value)));
+                        }
+                    }
+                }
                 for (key, _) in &agent.parameters {
                     let predicted =
                         extracted.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
@@ -211,8 +309,26 @@ mod extraction_report {
         Ok(report)
     }
 
-    pub fn print(report: &Report, errors: bool) {
-        println!("## Parameter extraction (built-in extractors, no LLM)\n");
+    /// What the LLM is told each parameter is, in the message's language (as the runner does).
+    fn descriptions(agent: &Agent, missing: &[&Parameter], lang: Lang) -> Vec<String> {
+        let key = if lang == Lang::En { "descriptionEn" } else { "description" };
+        missing
+            .iter()
+            .map(|p| {
+                agent
+                    .raw_parameters
+                    .iter()
+                    .find(|raw| raw.get("key").and_then(Value::as_str) == Some(p.key.as_str()))
+                    .and_then(|raw| raw.get(key).or_else(|| raw.get("description")))
+                    .and_then(Value::as_str)
+                    .unwrap_or(&p.name)
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    pub fn print(report: &Report, how: &str, errors: bool) {
+        println!("## Parameter extraction ({how})\n");
         println!("| parameter | gold | correct | wrong | missed | spurious | accuracy |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
         let row = |name: &str, c: &Counts| {
@@ -249,10 +365,15 @@ mod detection_report {
     use std::time::{Duration, Instant};
 
     use super::*;
+    use agent_svc::agents::store::AgentRow;
+    use agent_svc::detection::runtime::{
+        Findings, LLM_CANDIDATE_THRESHOLD, LLM_CONFIRM_BELOW, Runtime,
+    };
     use agent_svc::detection::{self, AgentProfile, Detector};
     use agent_svc::providers::Endpoint;
     use agent_svc::providers::cache::VectorCache;
     use agent_svc::providers::embeddings::{EmbeddingsClient, InputType};
+    use agent_svc::tickets::TicketView;
 
     #[derive(Default, Clone, Copy)]
     struct Counts {
@@ -278,7 +399,13 @@ mod detection_report {
         if b == 0 { 1.0 } else { a as f64 / b as f64 }
     }
 
-    pub async fn run(args: &Args, set: &[Example]) -> Result<()> {
+    /// Scores detection without an LLM and prints it; with `llm`, also scores it the way the
+    /// service runs with one and returns that score (printed with the other LLM results).
+    pub async fn run(
+        args: &Args,
+        set: &[Example],
+        llm: Option<&Arc<Llm>>,
+    ) -> Result<Option<(Score, Calls)>> {
         let client = EmbeddingsClient::new(Endpoint {
             url: args.embeddings_url.clone(),
             model: args.embeddings_model.clone(),
@@ -287,6 +414,7 @@ mod detection_report {
             retries: 2,
         });
         let mut profiles = Vec::new();
+        let mut rows = Vec::new();
         let mut id = 0;
         for entry in std::fs::read_dir(&args.defaults)? {
             let path = entry?.path();
@@ -298,6 +426,16 @@ mod detection_report {
             if doc.get("slug").is_some() {
                 id += 1;
                 profiles.push(AgentProfile::from_definition(id, &doc));
+                let slug = doc["slug"].as_str().unwrap_or_default().to_owned();
+                let now = chrono::Utc::now();
+                rows.push(AgentRow {
+                    id,
+                    slug,
+                    definition: doc,
+                    version: 1,
+                    created_at: now,
+                    modified_at: now,
+                });
             }
         }
         profiles.sort_by(|a, b| a.slug.cmp(&b.slug));
@@ -423,14 +561,84 @@ mod detection_report {
             }
             println!();
         }
+        let with_llm = match llm {
+            Some(llm) => Some(confirm(args, set, llm, &rows, &mut detector, &predict).await?),
+            None => None,
+        };
         if args.folds > 1 {
             cross_validate(args.folds, &slugs, set, &mut detector, &embedded);
         }
-        Ok(())
+        Ok(with_llm.map(|(found, calls)| (Score::of(&slugs, set, &found), calls)))
+    }
+
+    /// Detection as the service runs it with an LLM: the detector keeps candidates from
+    /// [`LLM_CANDIDATE_THRESHOLD`], and the runtime's own confirmation decides which count.
+    async fn confirm(
+        args: &Args,
+        set: &[Example],
+        llm: &Arc<Llm>,
+        rows: &[AgentRow],
+        detector: &mut Detector,
+        predict: &impl Fn(&Detector) -> Vec<Vec<detection::Detection>>,
+    ) -> Result<(Vec<Vec<detection::Detection>>, Calls)> {
+        // Confirmation reads no store: the pool is never connected.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .connect_lazy_with(sqlx::postgres::PgConnectOptions::new());
+        let embeddings = EmbeddingsClient::new(Endpoint {
+            url: args.embeddings_url.clone(),
+            model: args.embeddings_model.clone(),
+            api_key: None,
+            timeout: Duration::from_secs(30),
+            retries: 2,
+        });
+        let runtime = Runtime::new(
+            pool,
+            Arc::new(embeddings),
+            VectorCache::new(None),
+            args.threshold,
+            Some(llm.clone()),
+        );
+        let saved = detector.threshold;
+        detector.threshold = args.threshold.min(LLM_CANDIDATE_THRESHOLD);
+        let candidates = predict(detector);
+        detector.threshold = saved;
+        let mut calls = Calls::default();
+        let mut found = Vec::with_capacity(set.len());
+        for (ex, ai) in set.iter().zip(candidates) {
+            let asks = ai.iter().any(|d| d.confidence < LLM_CONFIRM_BELOW);
+            let ticket = ticket(ex)?;
+            let mut findings = Findings::default();
+            let started = Instant::now();
+            let kept = runtime.confirmed(ai, rows, &ticket, &mut findings).await;
+            if asks {
+                calls.record(started.elapsed(), findings.degraded);
+            }
+            found.push(kept);
+        }
+        Ok((found, calls))
+    }
+
+    fn ticket(ex: &Example) -> Result<TicketView> {
+        Ok(TicketView {
+            id: 0,
+            channel: "email".into(),
+            direction: "in".into(),
+            status: "open".into(),
+            subject: ex.subject.clone(),
+            body: ex.body.clone(),
+            sender: None,
+            received_at: DateTime::parse_from_rfc3339(&ex.received_at)
+                .with_context(|| format!("{}: receivedAt", ex.id))?,
+            language_code: Some(ex.lang.clone()),
+            contract_id: None,
+            spam_status: None,
+            customer_legitimation: None,
+            inputs: Default::default(),
+        })
     }
 
     /// Scores of one prediction per message against the gold intents.
-    struct Score {
+    pub struct Score {
         per: BTreeMap<String, Counts>,
         exact: usize,
         messages: usize,
@@ -484,7 +692,7 @@ mod detection_report {
             self.exact as f64 / self.messages.max(1) as f64
         }
 
-        fn print(&self) {
+        pub fn print(&self) {
             println!("| agent | tp | fp | fn | precision | recall | F1 |");
             println!("|---|---:|---:|---:|---:|---:|---:|");
             for (slug, c) in &self.per {
@@ -601,10 +809,40 @@ async fn main() -> Result<()> {
     let agents = load_agents(&args.defaults)?;
     let set = load_set(&args.set)?;
     println!("{} messages, {} agents\n", set.len(), agents.len());
-    if !args.embeddings_url.is_empty() {
-        detection_report::run(&args, &set).await?;
+    let llm = args.llm_url.as_deref().and_then(|url| {
+        let config = LlmConfig {
+            url: Some(url.to_owned()),
+            model: args.llm_model.clone(),
+            ..agent_svc::Config::default().llm
+        };
+        config.endpoint().map(|e| Arc::new(Llm::new(e)))
+    });
+    let detected_with_llm = if args.embeddings_url.is_empty() {
+        None
+    } else {
+        detection_report::run(&args, &set, llm.as_ref()).await?
+    };
+    let report = extraction_report::run(&agents, &set, None, &mut Calls::default()).await?;
+    extraction_report::print(&report, "built-in extractors, no LLM", args.errors);
+    let Some(llm) = llm else { return Ok(()) };
+    println!("\n# with LLM ({} at {})\n", args.llm_model, args.llm_url.unwrap_or_default());
+    if let Some((score, calls)) = detected_with_llm {
+        println!(
+            "## Intent detection (candidates from {}, confirmed by the LLM below {}; threshold {} when it fails)\n",
+            args.threshold.min(detection::runtime::LLM_CANDIDATE_THRESHOLD),
+            detection::runtime::LLM_CONFIRM_BELOW,
+            args.threshold
+        );
+        score.print();
+        println!("{}", calls.summary("confirmation"));
     }
-    let report = extraction_report::run(&agents, &set)?;
-    extraction_report::print(&report, args.errors);
+    let mut calls = Calls::default();
+    let report = extraction_report::run(&agents, &set, Some(&llm), &mut calls).await?;
+    extraction_report::print(
+        &report,
+        "built-in extractors, then the LLM for the rest",
+        args.errors,
+    );
+    println!("\n{}", calls.summary("extraction"));
     Ok(())
 }
