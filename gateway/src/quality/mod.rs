@@ -44,7 +44,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 /// The observed or expected behaviour of the AI on a ticket (contract §4.3). Maps are keyed
-/// by agent slug; an expectation may name only some fields, and only those are scored.
+/// by agent slug; an expectation may name only some fields (every field is optional), and only
+/// those are scored.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
@@ -52,28 +53,28 @@ pub struct ExpectedResult {
     #[schema(value_type = Option<String>)]
     contract_id: Value,
     /// Slugs of the agents detected.
-    intent_detection: Vec<String>,
+    intent_detection: Option<Vec<String>>,
     /// `{slug: {parameter: value}}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     input_parameters: Value,
     /// `{slug: "interaction" | ...}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     outcome_type: Value,
     /// `{slug: [option]}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     outcome_actions: Value,
     /// `{slug: [info message]}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     outcome_notifications: Value,
     /// `{slug: text | null}`.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     outcome_text: Value,
     sentiment: Option<String>,
     /// Tag names.
-    tags: Vec<String>,
+    tags: Option<Vec<String>>,
     ai_support_level: Option<String>,
     /// `{slug: [{type: ticket|faq, id, summary|title}]}`; observed, not scored.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     sources: Value,
     /// Set on an observation when the replay failed; not scored.
     error: Option<String>,

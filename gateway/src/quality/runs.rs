@@ -257,7 +257,7 @@ pub struct DiffParams {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct CaseChange {
+pub struct CaseDiff {
     test_case_id: i64,
     ticket_id: i64,
     ai_agent_id: i64,
@@ -278,11 +278,11 @@ pub struct RunDiff {
     test_run_id: i64,
     against_test_run_id: i64,
     /// Passed in the other run, not in this one.
-    regressed: Vec<CaseChange>,
+    regressed: Vec<CaseDiff>,
     /// Passed in this run, not in the other.
-    fixed: Vec<CaseChange>,
+    fixed: Vec<CaseDiff>,
     /// Same verdict, different observation.
-    changed: Vec<CaseChange>,
+    changed: Vec<CaseDiff>,
     /// How many test cases behaved the same.
     unchanged: i64,
     /// Test case ids only this run tested.

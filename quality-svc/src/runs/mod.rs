@@ -146,6 +146,9 @@ pub struct Schedule {
 /// cannot queue an unbounded amount of work.
 pub const MAX_REPEATS: i32 = 10;
 
+/// PostgreSQL's `lock_not_available`: a `lock_timeout` ran out.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
 pub async fn get_run(conn: &mut PgConnection, id: i64) -> Result<RunRow> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM quality.test_run WHERE id = $1");
     sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -326,20 +329,49 @@ impl Runs {
     }
 
     pub async fn delete(&self, id: i64) -> Result<()> {
-        // Jobs go with their test tickets (cascade); one being replayed is waited for.
-        let deleted = sqlx::query("DELETE FROM quality.test_run WHERE id = $1")
+        let mut tx = self.pool.begin().await?;
+        // A replay in flight holds its job until it has recorded its result; waiting for it is
+        // bounded, so a slow replay makes the delete a 409 to retry, not a hanging request.
+        sqlx::query("SET LOCAL lock_timeout = '5s'").execute(&mut *tx).await?;
+        // Jobs, then tickets, then the run: the order a worker's commit locks them in (the
+        // cascade from the run would lock the other way round and deadlock with it).
+        let removed = async {
+            sqlx::query(
+                "DELETE FROM quality.test_job j USING quality.test_ticket t \
+                 WHERE j.test_ticket_id = t.id AND t.test_run_id = $1",
+            )
             .bind(id)
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM quality.test_ticket WHERE test_run_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM quality.test_run WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+        }
+        .await;
+        let deleted = match removed {
+            Ok(done) => done.rows_affected(),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+                return Err(Error::Conflict(format!(
+                    "test run {id} is being replayed right now; cancel it or try again shortly"
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        };
         if deleted == 0 {
             return Err(Error::NotFound(format!("test run {id} not found")));
         }
+        tx.commit().await?;
         Ok(())
     }
 
-    /// Cancels a run that has not finished: its jobs are dropped (a replay in flight is
-    /// waited for and kept) and its untested tickets cancelled.
+    /// Cancels a run that has not finished: its waiting jobs are dropped and its untested
+    /// tickets cancelled at once; a replay in flight finds its ticket cancelled and records
+    /// nothing.
     pub async fn cancel(&self, id: i64) -> Result<RunRow> {
         let mut tx = self.pool.begin().await?;
         let run = get_run(&mut tx, id).await?;
@@ -347,9 +379,11 @@ impl Runs {
             return Err(Error::Unprocessable(format!("test run {id} is already {}", run.state)));
         }
         // Jobs first, then tickets, then the run: the order a worker's commit locks them in.
+        // Jobs a worker holds are skipped: it deletes them itself when its replay ends.
         sqlx::query(
-            "DELETE FROM quality.test_job j USING quality.test_ticket t \
-             WHERE j.test_ticket_id = t.id AND t.test_run_id = $1",
+            "DELETE FROM quality.test_job WHERE id IN (SELECT j.id FROM quality.test_job j \
+               JOIN quality.test_ticket t ON t.id = j.test_ticket_id \
+               WHERE t.test_run_id = $1 FOR UPDATE OF j SKIP LOCKED)",
         )
         .bind(id)
         .execute(&mut *tx)

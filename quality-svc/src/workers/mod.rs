@@ -171,10 +171,13 @@ async fn record(
     outcome: Recorded,
     threshold: f64,
 ) -> sqlx::Result<()> {
+    // The job goes in any case; its ticket is recorded only while still scheduled (a cancel
+    // may have taken it while this replay ran).
     let ticket: Option<Scheduled> = sqlx::query_as(
-        "DELETE FROM quality.test_job j USING quality.test_ticket t \
-         WHERE j.id = $1 AND t.id = j.test_ticket_id AND t.state = 'scheduled' \
-         RETURNING t.id, t.test_run_id, t.test_case_id, t.ticket_id, t.ai_agent_id, t.expected_result",
+        "WITH j AS (DELETE FROM quality.test_job WHERE id = $1 RETURNING test_ticket_id) \
+         SELECT t.id, t.test_run_id, t.test_case_id, t.ticket_id, t.ai_agent_id, t.expected_result \
+         FROM quality.test_ticket t JOIN j ON t.id = j.test_ticket_id \
+         WHERE t.state = 'scheduled' FOR UPDATE OF t",
     )
     .bind(job_id)
     .fetch_optional(&mut *tx)
