@@ -173,11 +173,12 @@ pub async fn get_run(
 
 /// Delete a test run with its test tickets.
 ///
-/// Needs `aiQualityCheckEdit`.
+/// Needs `aiQualityCheckEdit`. 409 when a replay of the run is in flight and does not end
+/// within a few seconds: cancel the run or try again.
 #[utoipa::path(delete, path = "/aiQualityCheck/testRun/{testRunId}", tag = "aiQualityCheck",
     params(("testRunId" = i64, Path)),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_run(
     State(state): State<AppState>,
     Auth(caller): Auth,
