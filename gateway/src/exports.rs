@@ -402,11 +402,16 @@ fn push_csv_field(out: &mut String, field: &str) {
     }
 }
 
-/// A cell as CSV text; null is the empty field.
+/// A cell as CSV text; null is the empty field. Text that a spreadsheet would run as a formula
+/// (it starts with `=`, `+`, `-`, `@`, a tab or a carriage return: customers write subjects and
+/// bodies) gets a leading `'`, so opening the export never executes what a customer sent.
 fn text_of(value: &pb::ExportValue) -> String {
     use pb::export_value::Kind;
     match &value.kind {
         None => String::new(),
+        Some(Kind::Text(text)) if text.starts_with(['=', '+', '-', '@', '\t', '\r']) => {
+            format!("'{text}")
+        }
         Some(Kind::Text(text)) => text.clone(),
         Some(Kind::Integer(n)) => n.to_string(),
         Some(Kind::Boolean(b)) => b.to_string(),
@@ -524,6 +529,18 @@ mod tests {
         assert_eq!(field("two\nlines"), "\"two\nlines\"");
         assert_eq!(field("cr\rhere"), "\"cr\rhere\"");
         assert_eq!(field(""), "");
+    }
+
+    #[test]
+    fn text_a_spreadsheet_would_run_as_a_formula_is_defused_and_numbers_are_not() {
+        use pb::export_value::Kind;
+        let text = |s: &str| text_of(&pb::ExportValue { kind: Some(Kind::Text(s.into())) });
+        assert_eq!(text("=HYPERLINK(\"http://x\")"), "'=HYPERLINK(\"http://x\")");
+        for risky in ["+1", "-1+1", "@SUM(A1)", "\tcmd", "\rcmd"] {
+            assert!(text(risky).starts_with('\''), "{risky:?}");
+        }
+        assert_eq!(text("Zählerstand"), "Zählerstand");
+        assert_eq!(text_of(&pb::ExportValue { kind: Some(Kind::Integer(-5)) }), "-5");
     }
 
     #[test]
