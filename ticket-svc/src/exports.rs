@@ -16,7 +16,7 @@ use tonic::Status;
 use tracing::Instrument as _;
 
 use crate::model::timestamp;
-use crate::search::parse_date;
+use crate::search::{Value, parse_date, push_array, push_value};
 
 /// Rows per query and per chunk sent.
 pub const BATCH: i64 = 1000;
@@ -210,14 +210,6 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
-enum Value {
-    Int(i64),
-    Text(String),
-    Time(DateTime<Utc>),
-    Bool(bool),
-}
-
 #[derive(Debug, PartialEq)]
 enum Condition {
     Compare {
@@ -375,8 +367,8 @@ fn is_date_only(raw: &str) -> bool {
 /// `column <= value`; a date without a time reaches to the end of that day (contract §10).
 fn upper_bound(column: &'static str, raw: &str, value: Value) -> Condition {
     match value {
-        Value::Time(day) if is_date_only(raw) => {
-            Condition::Compare { column, op: "<", value: Value::Time(day + Duration::days(1)) }
+        Value::Date(day) if is_date_only(raw) => {
+            Condition::Compare { column, op: "<", value: Value::Date(day + Duration::days(1)) }
         }
         value => Condition::Compare { column, op: "<=", value },
     }
@@ -392,19 +384,10 @@ fn parse_value(key: &str, kind: Kind, raw: &str, now: DateTime<Utc>) -> Result<V
             "false" | "0" => false,
             _ => return Err(bad("a boolean")),
         }),
-        Kind::Time => Value::Time(parse_date(raw, now).ok_or_else(|| {
+        Kind::Time => Value::Date(parse_date(raw, now).ok_or_else(|| {
             bad("a date (YYYY-MM-DD[ HH:MM:SS], RFC 3339, CURRENT_DATE or e.g. -7 DAY)")
         })?),
     })
-}
-
-fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
-    match value.clone() {
-        Value::Int(v) => q.push_bind(v),
-        Value::Text(v) => q.push_bind(v),
-        Value::Time(v) => q.push_bind(v),
-        Value::Bool(v) => q.push_bind(v),
-    };
 }
 
 fn push_condition(q: &mut QueryBuilder<Postgres>, condition: &Condition) {
@@ -416,26 +399,7 @@ fn push_condition(q: &mut QueryBuilder<Postgres>, condition: &Condition) {
         Condition::In { column, values } => {
             // Values of one filter share its kind.
             q.push(format!("{column} = ANY("));
-            match values.first() {
-                Some(Value::Int(_)) => q.push_bind(
-                    values
-                        .iter()
-                        .filter_map(|v| if let Value::Int(i) = v { Some(*i) } else { None })
-                        .collect::<Vec<_>>(),
-                ),
-                Some(Value::Bool(_)) => q.push_bind(
-                    values
-                        .iter()
-                        .filter_map(|v| if let Value::Bool(b) = v { Some(*b) } else { None })
-                        .collect::<Vec<_>>(),
-                ),
-                _ => q.push_bind(
-                    values
-                        .iter()
-                        .filter_map(|v| if let Value::Text(s) = v { Some(s.clone()) } else { None })
-                        .collect::<Vec<_>>(),
-                ),
-            };
+            push_array(q, values);
             q.push(")");
         }
         Condition::All(parts) => {
@@ -614,7 +578,7 @@ mod tests {
     }
 
     fn time(raw: &str) -> Value {
-        Value::Time(DateTime::parse_from_rfc3339(raw).unwrap().to_utc())
+        Value::Date(DateTime::parse_from_rfc3339(raw).unwrap().to_utc())
     }
 
     #[test]

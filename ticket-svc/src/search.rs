@@ -226,7 +226,7 @@ fn strip_tags(ticket: &mut TicketRow, ignored: &[i64]) {
 }
 
 /// A bound value of one of the column kinds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Value {
     Int(i64),
     Text(String),
@@ -539,7 +539,7 @@ fn push_condition(q: &mut QueryBuilder<Postgres>, condition: &Condition) {
     }
 }
 
-fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
+pub(crate) fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
     match value.clone() {
         Value::Int(v) => q.push_bind(v),
         Value::Text(v) => q.push_bind(v),
@@ -548,7 +548,7 @@ fn push_value(q: &mut QueryBuilder<Postgres>, value: &Value) {
     };
 }
 
-fn push_array(q: &mut QueryBuilder<Postgres>, values: &[Value]) {
+pub(crate) fn push_array(q: &mut QueryBuilder<Postgres>, values: &[Value]) {
     match values.first() {
         Some(Value::Int(_)) => q.push_bind(
             values
