@@ -15,6 +15,7 @@ pub mod effects;
 pub mod engine;
 pub mod executors;
 pub mod extraction;
+pub mod hooks;
 pub mod intents;
 pub mod llm;
 pub mod local_command;

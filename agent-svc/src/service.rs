@@ -587,4 +587,17 @@ impl AgentService for AgentApi {
         };
         Ok(Response::new(local.build(&caller, r.ai_agent_id, r.ticket_id).await?))
     }
+
+    async fn run_event_hook(
+        &self,
+        request: Request<pb::RunEventHookRequest>,
+    ) -> Reply<pb::RunEventHookResponse> {
+        let caller = grpc::caller(&request)?;
+        caller.require(permission::EVENT_HOOKS)?;
+        let r = request.into_inner();
+        let output =
+            crate::hooks::run(&self.intents.toolbox.config, &r.executor_json, &r.event_json)
+                .await?;
+        Ok(Response::new(pb::RunEventHookResponse { output_json: output.to_string() }))
+    }
 }

@@ -189,6 +189,8 @@ pub mod permission {
     pub const VIEW_ALL_TEAMS: &str = "viewAllTeams";
     /// Downloading reporting exports (every ticket and message, in bulk).
     pub const EXPORT_DATA: &str = "exportData";
+    /// Event hooks: what leaves the system on which event, and where to.
+    pub const EVENT_HOOKS: &str = "eventHooks";
     pub const ALL: &[&str] = &[
         READ_TICKETS,
         CREATE_TICKETS,
@@ -215,6 +217,7 @@ pub mod permission {
         MANAGE_TEAMS,
         VIEW_ALL_TEAMS,
         EXPORT_DATA,
+        EVENT_HOOKS,
     ];
 }
 

@@ -96,6 +96,16 @@ pub trait Work: Send {
         ids: &[i64],
     ) -> impl Future<Output = sqlx::Result<()>> + Send;
 
+    /// Called in the claiming transaction for rows that will be tried again, before their
+    /// back-off is recorded (e.g. to count failures somewhere else).
+    fn retried(
+        &mut self,
+        _tx: &mut PgConnection,
+        _ids: &[i64],
+    ) -> impl Future<Output = sqlx::Result<()>> + Send {
+        async { Ok(()) }
+    }
+
     /// Records rows that must not be tried again. By default they are parked (due never)
     /// with their error, for an operator to look at.
     fn failed(
@@ -228,6 +238,8 @@ impl<W: Work> Worker<W> {
             self.work.done(&mut tx, &done).await?;
         }
         if !retry.is_empty() {
+            let ids: Vec<i64> = retry.iter().map(|(item, _)| item.id()).collect();
+            self.work.retried(&mut tx, &ids).await?;
             back_off(&mut tx, self.work.table(), &retry, self.options.retry).await?;
         }
         if !failed.is_empty() {

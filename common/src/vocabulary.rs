@@ -9,6 +9,56 @@ pub const CHANNELS: &[&str] = &["email", "portal", "phone", "letter", "system", 
 /// `walkIn` have none.
 pub const SUBCHANNEL_CHANNELS: &[&str] = &["email", "chat", "phone", "letter", "portal"];
 
+/// The events of contract §7 that an event hook may subscribe to. Names that no service
+/// publishes yet are accepted too: a hook set up for one starts delivering when it appears.
+pub const EVENT_TYPES: &[&str] = &[
+    // Tickets
+    "TicketCreated",
+    "TicketResponse",
+    "TicketUpdated",
+    "TicketRouted",
+    "TicketForwarded",
+    "TicketDeleted",
+    "TicketDueByOverdue",
+    "TicketClosedDueToInactivity",
+    "NonAiTicketCreated",
+    "ConversationCreated",
+    "AutoProcessIntent",
+    "TestTicketAiQuality",
+    // Mail and letters
+    "EmailAutoresponder",
+    "SendEmail",
+    "SendLetter",
+    "OcrScanCompleted",
+    "NotifySurroundingSystems",
+    // Cron
+    "CronMinute",
+    "CronHour",
+    "CronDay",
+    "CronWeek",
+    // Users and configuration
+    "ProfileCreated",
+    "ProfileUpdated",
+    "ProfileDeleted",
+    "AgentRoutingStatusChanged",
+    "RoleManagement",
+    "SettingChanged",
+    "AiAgentChanged",
+    "KnowledgeSourceChanged",
+    "ScorecardChanged",
+    "QualityAssessment",
+    "SurveySubmitted",
+    // Telephony
+    "CallStarted",
+    "CallCompleted",
+    // Other
+    "AiInsightProcess",
+    "AiInsightQuestionChanged",
+    "ArchiveOldFiles",
+    "ContentTranslationPrewarm",
+    "StaticTranslationPrewarm",
+];
+
 /// `value` as the entry of `allowed` it equals; otherwise an invalid argument naming `field`
 /// and every allowed value.
 pub fn one_of(field: &str, value: &str, allowed: &[&'static str]) -> Result<&'static str, Error> {

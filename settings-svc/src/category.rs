@@ -140,6 +140,25 @@ impl Settings {
                     ],
                 )
             }
+            Some(("event-hook", id)) => {
+                let req =
+                    pb::ListEventHooksRequest { id: Some(id), show_secrets: req.show_secrets };
+                let hooks = self.event_hooks(caller, req).await?;
+                let h = hooks.into_iter().next().ok_or_else(not_found)?;
+                let executor = h.executor_json.as_deref().map(json_of).unwrap_or(Value::Null);
+                properties(
+                    "event-hook",
+                    id,
+                    vec![
+                        ("name", json!(h.name)),
+                        ("events", json!(h.events)),
+                        ("description", json!(h.description)),
+                        ("eventHookExecutor", executor),
+                        ("enabled", json!(h.enabled)),
+                        ("disabledReason", json!(h.disabled_reason)),
+                    ],
+                )
+            }
             _ => {
                 let list = pb::ListSettingsRequest {
                     category: Some(category.to_owned()),

@@ -330,11 +330,6 @@ mod tests {
     }
 
     #[test]
-    fn the_example_file_documents_every_key() {
-        enneo_common::config::check_service_example::<OAuthConfig>(&crate::SPEC).unwrap();
-    }
-
-    #[test]
     fn configuration_reads_todays_variables() {
         let config = load(&[
             ("SETTINGS_MICROSOFT_CLIENT_ID", "app"),

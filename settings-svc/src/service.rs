@@ -16,6 +16,9 @@ pub struct Settings {
     pub outbox: Outbox,
     pub oauth: crate::oauth::OAuthConfig,
     pub http: reqwest::Client,
+    pub hooks: crate::config::HooksConfig,
+    /// Wakes the hook delivery loop (a hook turned on again has deliveries waiting).
+    pub hooks_wake: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// A key of `POST /settings`.
@@ -60,8 +63,8 @@ impl Settings {
             Key::Object { kind: "tag", id, prop } => {
                 self.write_tag(&mut tx, caller, id, prop, value).await?
             }
-            Key::Object { kind: kind @ "event-hook", .. } => {
-                return Err(Error::Unprocessable(format!("{kind} settings are not served yet")));
+            Key::Object { kind: "event-hook", id, prop } => {
+                self.write_event_hook(&mut tx, caller, id, prop, value).await?
             }
             Key::Object { kind, .. } => {
                 return Err(Error::InvalidArgument(format!("unknown object kind {kind}")));
@@ -242,6 +245,40 @@ impl SettingsService for Settings {
         let caller = grpc::caller(&request)?;
         self.delete_udf(&caller, request.get_ref().id).await?;
         Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn list_event_hooks(
+        &self,
+        request: Request<pb::ListEventHooksRequest>,
+    ) -> Result<Response<pb::ListEventHooksResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        let event_hooks = self.event_hooks(&caller, request.into_inner()).await?;
+        Ok(Response::new(pb::ListEventHooksResponse { event_hooks }))
+    }
+
+    async fn add_event_hook(
+        &self,
+        request: Request<pb::AddEventHookRequest>,
+    ) -> Result<Response<pb::EventHook>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.add_event_hook(&caller, request.into_inner()).await?))
+    }
+
+    async fn delete_event_hook(
+        &self,
+        request: Request<pb::DeleteRequest>,
+    ) -> Result<Response<pb::DeleteResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        self.delete_event_hook(&caller, request.get_ref().id).await?;
+        Ok(Response::new(pb::DeleteResponse {}))
+    }
+
+    async fn list_hook_deliveries(
+        &self,
+        request: Request<pb::ListHookDeliveriesRequest>,
+    ) -> Result<Response<pb::ListHookDeliveriesResponse>, Status> {
+        let caller = grpc::caller(&request)?;
+        Ok(Response::new(self.hook_deliveries(&caller, request.into_inner()).await?))
     }
 }
 

@@ -22,6 +22,20 @@ use super::{Config, Definition, Failure, Output};
 const MAX_STDOUT: u64 = 1 << 20;
 
 pub async fn run(def: &Definition, input: &Value, config: &Config) -> Result<Output, Failure> {
+    let text = run_printing(def, input, config).await?;
+    let value = printed_json(&text).ok_or_else(|| {
+        Failure::Failed(format!("the executor printed no JSON: {}", tail(&text, 200)))
+    })?;
+    Output::from_json(value).map_err(Failure::Failed)
+}
+
+/// Runs the code in the same sandbox as [`run`] and answers what it printed on stdout, for
+/// handlers whose answer is not an Interaction (event hooks).
+pub async fn run_printing(
+    def: &Definition,
+    input: &Value,
+    config: &Config,
+) -> Result<String, Failure> {
     if !config.source_code_enabled {
         return Err(Failure::Refused(
             "sourceCode executors are disabled (executors.source_code_enabled)".into(),
@@ -55,7 +69,7 @@ async fn run_in(
     def: &Definition,
     input: &Value,
     config: &Config,
-) -> Result<Output, Failure> {
+) -> Result<String, Failure> {
     let script = dir.join("main.py");
     std::fs::write(&script, &def.code)
         .map_err(|e| Failure::Failed(format!("writing the code: {e}")))?;
@@ -122,16 +136,16 @@ async fn run_in(
             None => format!("the executor was killed (memory or CPU limit): {tail}"),
         }));
     }
-    let text = String::from_utf8_lossy(&out);
-    let value = serde_json::from_str::<Value>(text.trim())
-        .or_else(|_| {
-            let last = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
-            serde_json::from_str::<Value>(last.trim())
-        })
-        .map_err(|_| {
-            Failure::Failed(format!("the executor printed no JSON: {}", tail(&text, 200)))
-        })?;
-    Output::from_json(value).map_err(Failure::Failed)
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// The JSON a run printed: all of stdout, or else its last non-empty line (code may print
+/// progress before its answer).
+pub fn printed_json(text: &str) -> Option<Value> {
+    serde_json::from_str::<Value>(text.trim()).ok().or_else(|| {
+        let last = text.lines().rev().find(|l| !l.trim().is_empty())?;
+        serde_json::from_str::<Value>(last.trim()).ok()
+    })
 }
 
 fn tail(text: &str, max: usize) -> String {

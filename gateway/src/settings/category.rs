@@ -33,7 +33,8 @@ pub struct CategoryResponse {
 /// Get settings of a client, grouped, for a category.
 ///
 /// Plain categories (`routing`, `ai-agents`, …) or one object: `mailbox_{id}`, `chatbot_{id}`,
-/// `phonebot_{id}`, `letter_{id}` (subchannels), `tag_{id}` and `user-defined-function_{id}`.
+/// `phonebot_{id}`, `letter_{id}` (subchannels), `tag_{id}`, `user-defined-function_{id}` and
+/// `event-hook_{id}`.
 #[utoipa::path(get, path = "/settings/category/{category}", tag = "settings",
     params(("category" = String, Path), SecretsParam),
     responses((status = 200, body = Success<CategoryResponse>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]

@@ -1,7 +1,8 @@
 //! `/settings…` (contract §5), as settings-svc divides it: the tenant's settings (values), one
-//! category grouped for display, subchannels and user-defined functions.
+//! category grouped for display, subchannels, user-defined functions and event hooks.
 
 pub mod category;
+pub mod event_hooks;
 pub mod subchannels;
 pub mod udfs;
 pub mod values;
@@ -24,6 +25,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(subchannels::delete_subchannel))
         .routes(routes!(udfs::list_udfs, udfs::add_udf))
         .routes(routes!(udfs::delete_udf))
+        .routes(routes!(event_hooks::list_event_hooks, event_hooks::add_event_hook))
+        .routes(routes!(event_hooks::delete_event_hook))
+        .routes(routes!(event_hooks::hook_deliveries))
         .routes(routes!(values::get_setting, values::put_setting))
 }
 

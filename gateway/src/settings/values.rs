@@ -188,7 +188,7 @@ pub struct UpdateResponse {
 /// Update multiple settings at once.
 ///
 /// `{name: value, …}`; keys may also address objects: `_subchannel[{id}].{prop}`,
-/// `_user-defined-function[{id}].{prop}`. Each key is checked (permission, type) and applied
+/// `_user-defined-function[{id}].{prop}`, `_tag[{id}].{prop}`, `_event-hook[{id}].{prop}`. Each key is checked (permission, type) and applied
 /// on its own, so a batch may partly apply.
 #[utoipa::path(post, path = "/settings", tag = "settings",
     request_body(content = Object, description = "{settingName: value}"),

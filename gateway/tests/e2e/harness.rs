@@ -51,6 +51,8 @@ pub struct Options {
     pub oauth_token_url: Option<String>,
     /// How long a mailbox OAuth `state` stays valid (default ten minutes).
     pub oauth_state_ttl: Option<Duration>,
+    /// Let agent-svc run tenant code (`sourceCode` executors and event hook handlers).
+    pub source_code: bool,
 }
 
 pub const OAUTH_CLIENT_ID: &str = "enneo-test-client";
@@ -107,6 +109,23 @@ impl Stack {
             secret_key: Some(SecretString::from(SETTINGS_SECRET_KEY)),
             state_ttl: options.oauth_state_ttl.unwrap_or(Duration::from_secs(600)),
         };
+        // Bound first: settings-svc runs event hook handlers there.
+        let agent_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let agent_addr = agent_listener.local_addr().unwrap();
+        let settings_options = settings_svc::config::Config {
+            oauth,
+            agent_url: format!("http://{agent_addr}"),
+            // Receivers in tests listen on plain http and fail fast.
+            hooks: settings_svc::config::HooksConfig {
+                allow_http: true,
+                timeout_ms: 2_000,
+                max_attempts: 3,
+                retry_base_ms: 200,
+                retry_max_ms: 1_000,
+                disable_after: 5,
+                concurrency: 4,
+            },
+        };
         let settings_addr = start_service(
             &settings_svc::SPEC,
             &settings_svc::MIGRATOR,
@@ -114,7 +133,9 @@ impl Stack {
             &prefix,
             None,
             &shutdown,
-            |config, listener, shutdown| settings_svc::run(config, oauth, listener, shutdown),
+            |config, listener, shutdown| {
+                settings_svc::run(config, settings_options, listener, shutdown)
+            },
         )
         .await;
 
@@ -138,8 +159,14 @@ impl Stack {
             |config, listener, shutdown| ticket_svc::run(config, ticket_config, listener, shutdown),
         )
         .await;
-        let agent_config = agent_config(format!("http://{ticket}"));
-        let agent = start_service(
+        let mut agent_config = agent_config(format!("http://{ticket}"));
+        if options.source_code {
+            agent_config.executors.source_code_enabled = true;
+            // Isolation is agent-svc's own test; here the code only has to run.
+            agent_config.executors.source_code_network = true;
+        }
+        let agent = start_service_on(
+            agent_listener,
             &agent_svc::SPEC,
             &agent_svc::MIGRATOR,
             &database,
@@ -194,6 +221,7 @@ impl Stack {
         // Events published before a consumer's queue exists would have nowhere to go.
         stack.wait_for_queue("quality-svc.ticket-events").await;
         stack.wait_for_queue("agent-svc.detection").await;
+        stack.wait_for_queue("settings-svc.event-hooks").await;
         if !ticket_broker_cut {
             stack.wait_for_queue("ticket-svc.projections").await;
         }
@@ -353,6 +381,27 @@ where
     F: FnOnce(ServiceConfig, TcpListener, CancellationToken) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    start_service_on(listener, spec, migrator, database, prefix, amqp_url_override, shutdown, run)
+        .await
+}
+
+/// [`start_service`] on a listener bound beforehand (its address was needed earlier).
+#[allow(clippy::too_many_arguments)]
+async fn start_service_on<F, Fut>(
+    listener: TcpListener,
+    spec: &ServiceSpec,
+    migrator: &'static sqlx::migrate::Migrator,
+    database: &str,
+    prefix: &str,
+    amqp_url_override: Option<String>,
+    shutdown: &CancellationToken,
+    run: F,
+) -> SocketAddr
+where
+    F: FnOnce(ServiceConfig, TcpListener, CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
     let role = format!("enneo_{}", spec.schema);
     let config = ServiceConfig {
         grpc_addr: "127.0.0.1:0".parse().unwrap(),
@@ -373,7 +422,6 @@ where
     enneo_common::service::migrate(spec, &config, migrator, Some(&admin_url()))
         .await
         .unwrap_or_else(|e| panic!("migrating {}: {e}", spec.name));
-    let listener = TcpListener::bind(config.grpc_addr).await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(run(config, listener, shutdown.child_token()));
     addr

@@ -14,6 +14,7 @@ mod customers;
 mod detection;
 mod docs_page;
 mod errors;
+mod event_hooks;
 mod events;
 mod exports;
 mod forward;
