@@ -38,7 +38,8 @@ if ! "$ENNEO_VENV/bin/pip" show schemathesis 2>/dev/null | grep -qx "Version: $S
 fi
 
 log "fuzzing $base against $base/api/mind/docs/openapi.json"
-exec "$ENNEO_VENV/bin/schemathesis" run "$base/api/mind/docs/openapi.json" \
+exec "$ENNEO_VENV/bin/schemathesis" --config-file "$ENNEO_ROOT/deploy/schemathesis.toml" \
+    run "$base/api/mind/docs/openapi.json" \
     --url "$base" \
     --header "Authorization: Bearer $token" \
     --checks not_a_server_error,response_schema_conformance \

@@ -38,16 +38,18 @@ impl LocalCommand<'_> {
         let found =
             runner::executor_input_for(&agent.document(), &ticket, today).map_err(run_error)?;
         let Some((def, input)) = found else {
-            return Err(Error::Unprocessable(format!("AI agent {agent_id} has no executor")));
+            return Err(Error::NotImplemented(format!(
+                "AI agent {agent_id} has no executor to run locally"
+            )));
         };
         if def.is_api_call() {
-            return Err(Error::Unprocessable(format!(
+            return Err(Error::NotImplemented(format!(
                 "AI agent {agent_id} calls an API; only sourceCode executors run locally"
             )));
         }
         let language = def.language.clone().unwrap_or_else(|| "python311".into());
         if !PYTHON.contains(&language.as_str()) {
-            return Err(Error::Unprocessable(format!(
+            return Err(Error::NotImplemented(format!(
                 "{language} executors cannot run locally; only python311"
             )));
         }

@@ -25,12 +25,15 @@ pub enum ErrorCode {
     TooManyRequests,
     /// A dependency is down or timed out: 503.
     Unavailable,
+    /// A request this deployment can never serve (e.g. running an agent locally that has no
+    /// local form): 501.
+    NotImplemented,
     /// Anything else; never carries details to the client: 500.
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::InvalidArgument,
         Self::Unprocessable,
         Self::NotFound,
@@ -39,6 +42,7 @@ impl ErrorCode {
         Self::Unauthenticated,
         Self::TooManyRequests,
         Self::Unavailable,
+        Self::NotImplemented,
         Self::Internal,
     ];
 
@@ -52,6 +56,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::TooManyRequests => "too_many_requests",
             Self::Unavailable => "unavailable",
+            Self::NotImplemented => "not_implemented",
             Self::Internal => "internal",
         }
     }
@@ -66,13 +71,14 @@ impl ErrorCode {
             Self::Unauthenticated => 401,
             Self::TooManyRequests => 429,
             Self::Unavailable => 503,
+            Self::NotImplemented => 501,
             Self::Internal => 500,
         }
     }
 
     /// 5xx: our failure or a dependency's, logged by the hop that produced it.
     pub fn is_server_error(self) -> bool {
-        matches!(self, Self::Unavailable | Self::Internal)
+        matches!(self, Self::Unavailable | Self::NotImplemented | Self::Internal)
     }
 
     pub fn grpc(self) -> Code {
@@ -85,6 +91,7 @@ impl ErrorCode {
             Self::Unauthenticated => Code::Unauthenticated,
             Self::TooManyRequests => Code::ResourceExhausted,
             Self::Unavailable => Code::Unavailable,
+            Self::NotImplemented => Code::Unimplemented,
             Self::Internal => Code::Internal,
         }
     }
@@ -99,6 +106,7 @@ impl ErrorCode {
             Code::Unauthenticated => Self::Unauthenticated,
             Code::ResourceExhausted => Self::TooManyRequests,
             Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => Self::Unavailable,
+            Code::Unimplemented => Self::NotImplemented,
             _ => Self::Internal,
         }
     }
@@ -156,6 +164,7 @@ mod tests {
                 ("unauthenticated", 401),
                 ("too_many_requests", 429),
                 ("unavailable", 503),
+                ("not_implemented", 501),
                 ("internal", 500),
             ]
         );
@@ -172,7 +181,6 @@ mod tests {
             (Code::DeadlineExceeded, ErrorCode::Unavailable),
             (Code::Cancelled, ErrorCode::Unavailable),
             (Code::Unknown, ErrorCode::Internal),
-            (Code::Unimplemented, ErrorCode::Internal),
             (Code::DataLoss, ErrorCode::Internal),
         ];
         for (grpc, code) in folded {

@@ -33,6 +33,9 @@ pub enum Error {
     /// only logged.
     #[error("{message}")]
     Unavailable { message: String, cause: Option<String> },
+    /// A request this deployment can never serve; the message says why.
+    #[error("{0}")]
+    NotImplemented(String),
     /// Ours. Logged; the caller reads "internal error".
     #[error("{0}")]
     Internal(String),
@@ -62,6 +65,7 @@ impl Error {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::TooManyRequests(_) => ErrorCode::TooManyRequests,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
+            Self::NotImplemented(_) => ErrorCode::NotImplemented,
             Self::Internal(_) => ErrorCode::Internal,
             Self::Database(e) => crate::db::error_code(e),
         }
@@ -166,6 +170,7 @@ mod tests {
             (Error::Unauthenticated("x".into()), ErrorCode::Unauthenticated),
             (Error::TooManyRequests("x".into()), ErrorCode::TooManyRequests),
             (Error::unavailable("x"), ErrorCode::Unavailable),
+            (Error::NotImplemented("x".into()), ErrorCode::NotImplemented),
             (Error::Internal("x".into()), ErrorCode::Internal),
         ];
         for (err, code) in cases {

@@ -44,12 +44,13 @@ pub struct LocalExecution {
 ///
 /// Needs `previewExecutors`. Answers the executor's code, its input for the ticket as live
 /// processing would build it now, and the command that feeds one to the other. 404 for an
-/// unknown agent or ticket; 422 when the agent has no `sourceCode` executor in Python.
+/// unknown agent or ticket; 501 when the agent cannot run locally (no executor, an `apiCall`
+/// executor, or code in another language than Python).
 #[utoipa::path(post, path = "/executor/localExecutionCommand", tag = "aiAgent",
     request_body = LocalExecutionBody,
     responses((status = 200, body = Success<LocalExecution>), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+        (status = 501, body = ErrorBody)))]
 pub async fn local_execution_command(
     State(state): State<AppState>,
     Auth(caller): Auth,

@@ -706,7 +706,7 @@ async fn a_local_execution_command_runs_the_executor_with_the_tickets_input() {
     assert_eq!(echoed, built["input"]);
 
     let cases = [
-        (json!({"id": plain, "ticketId": ticket}), 422, "no executor"),
+        (json!({"id": plain, "ticketId": ticket}), 501, "no executor"),
         (json!({"id": 999_999, "ticketId": ticket}), 404, "unknown agent"),
         (json!({"id": agent, "ticketId": 999_999}), 404, "unknown ticket"),
         (json!({"id": agent}), 400, "no ticketId"),
