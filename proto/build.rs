@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "enneo/agent/v1/agent.proto",
             "enneo/settings/v1/settings.proto",
             "enneo/quality/v1/quality.proto",
+            "enneo/status/v1/status.proto",
         ],
         &["."],
     )?;

@@ -15,6 +15,7 @@ pub mod request_id;
 pub mod service;
 pub mod service_error;
 pub mod shutdown;
+pub mod status;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,14 +7,25 @@
 //! into `<schema>.outbox_published`, which keeps them for a retention period. So the relay's
 //! claim reads the few waiting rows, however many events went out before.
 //!
+//! An event the broker does not take (unroutable: no queue is bound to its routing key; or
+//! refused) is tried again after a back-off that grows to five minutes, so it never holds up
+//! newer ones. Its consumer may just not have declared its queue yet (it starts after us), so
+//! the attempts span about 25 minutes ([`RelayOptions::default`]); after the last one the event
+//! is parked: moved to `<schema>.outbox_parked` with the reason, logged once at WARN, never
+//! claimed again, and kept for a retention period for an operator (its migration shows how to
+//! send it again). A broker that is down as a whole costs no attempts: rows wait untouched.
+//! [`backlog`] counts what waits and what was parked, for the services' status RPC.
+//!
 //! The owning service creates in its migrations
 //! `<schema>.outbox (id bigserial, event_id uuid, event_type text, routing_key text,
 //!  aggregate_id text, aggregate_version bigint, actor text, payload jsonb, traceparent text,
 //!  occurred_at timestamptz, attempts integer default 0, available_at timestamptz default now(),
-//!  last_error text)` and `<schema>.outbox_published` with the same event columns plus
-//! `published_at timestamptz` (indexed). A queue table's dead rows must be vacuumed after a
-//! fixed number, not a fraction of the table: the relay vacuums the outbox every
-//! [`VACUUM_AFTER`] published events, and the migrations tune autovacuum to the same effect.
+//!  last_error text)`, `<schema>.outbox_published` with the same event columns plus
+//! `published_at timestamptz` (indexed), and `<schema>.outbox_parked` with the event columns
+//! plus `attempts integer`, `parked_at timestamptz` (indexed) and `reason text`. A queue
+//! table's dead rows must be vacuumed after a fixed number, not a fraction of the table: the
+//! relay vacuums the outbox every [`VACUUM_AFTER`] published events, and the migrations tune
+//! autovacuum to the same effect.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,16 +134,34 @@ impl Claimed for Row {
 pub struct RelayOptions {
     /// How long published events stay in `<schema>.outbox_published`.
     pub published_retention: Duration,
-    /// How often that archive is pruned.
+    /// How long parked events stay in `<schema>.outbox_parked`.
+    pub parked_retention: Duration,
+    /// How often those tables are pruned.
     pub prune_every: Duration,
+    /// The wait before the next attempt at an event the broker did not take.
+    pub retry: Backoff,
+    /// Attempts at one event before it is parked.
+    pub max_attempts: i32,
 }
 
 impl Default for RelayOptions {
+    /// 12 attempts, 2 s apart doubling up to 5 minutes: the last one about 25 minutes after
+    /// the first, time enough for every consumer to have started and declared its queue.
     fn default() -> Self {
         Self {
             published_retention: Duration::from_secs(7 * 24 * 3600),
+            parked_retention: Duration::from_secs(30 * 24 * 3600),
             prune_every: Duration::from_secs(3600),
+            retry: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
+            max_attempts: 12,
         }
+    }
+}
+
+impl RelayOptions {
+    /// How long after its first attempt an event that is never taken gets parked.
+    pub fn parked_after(&self) -> Duration {
+        (0..self.max_attempts - 1).map(|attempts| self.retry.delay(attempts)).sum()
     }
 }
 
@@ -149,8 +178,19 @@ const BATCH: i64 = 100;
 /// Published (deleted) rows between two vacuums of the outbox; each vacuum reads only the
 /// few pages of waiting rows.
 pub const VACUUM_AFTER: u64 = 1000;
-/// An unroutable or refused event: 2 s doubling up to 5 minutes, so it never blocks newer ones.
-const RETRY: Backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
+/// The columns an event keeps from the outbox into its archive or the parked events.
+const EVENT_COLUMNS: [&str; 10] = [
+    "id",
+    "event_id",
+    "event_type",
+    "routing_key",
+    "aggregate_id",
+    "aggregate_version",
+    "actor",
+    "payload",
+    "traceparent",
+    "occurred_at",
+];
 
 impl Relay {
     pub fn options(self, options: RelayOptions) -> Self {
@@ -165,21 +205,32 @@ impl Relay {
             keep: self.options.published_retention,
             every: self.options.prune_every,
         };
+        let parked = Retention {
+            table: format!("{schema}.outbox_parked"),
+            column: "parked_at",
+            keep: self.options.parked_retention,
+            every: self.options.prune_every,
+        };
         let publishing = Publishing {
             schema,
             url: self.amqp.url.clone(),
             topology: Topology::new(&self.amqp),
             table: format!("{schema}.outbox"),
+            max_attempts: self.options.max_attempts,
             broker: None,
         };
         let options = jobs::Options {
             batch: BATCH,
-            retry: RETRY,
+            retry: self.options.retry,
             vacuum_after: Some(VACUUM_AFTER),
             ..Default::default()
         };
         let worker = Worker::new(self.pool.clone(), publishing, self.outbox.wake.clone(), options);
-        tokio::join!(worker.run(shutdown.clone()), archive.run(self.pool, shutdown));
+        tokio::join!(
+            worker.run(shutdown.clone()),
+            archive.run(self.pool.clone(), shutdown.clone()),
+            parked.run(self.pool, shutdown)
+        );
     }
 }
 
@@ -199,6 +250,7 @@ struct Publishing {
     url: secrecy::SecretString,
     topology: Topology,
     table: String,
+    max_attempts: i32,
     broker: Option<(Connection, Channel)>,
 }
 
@@ -252,18 +304,33 @@ impl Publishing {
             confirms.push(confirm);
         }
         let mut outcomes = Vec::with_capacity(rows.len());
-        for confirm in confirms {
+        for (row, confirm) in rows.iter().zip(confirms) {
             outcomes.push(match confirm.await? {
                 Confirmation::Ack(None) => Outcome::Done,
-                // Unroutable: no queue is bound for it yet (e.g. its consumer has never
-                // started). Keep it; it goes out once a consumer has declared its queue.
-                Confirmation::Ack(Some(_)) => Outcome::Retry("unroutable".into()),
+                // Unroutable: no queue is bound for it (yet: its consumer may not have
+                // started). Tried again; it goes out once a consumer has declared its queue.
+                Confirmation::Ack(Some(_)) => not_taken(
+                    row.attempts,
+                    self.max_attempts,
+                    format!("unroutable: no queue is bound to {}", row.routing_key),
+                ),
                 Confirmation::Nack(_) | Confirmation::NotRequested => {
-                    Outcome::Retry("refused by the broker".into())
+                    not_taken(row.attempts, self.max_attempts, "refused by the broker".into())
                 }
             });
         }
         Ok(outcomes)
+    }
+}
+
+/// An event the broker did not take, after `attempts` earlier failures: another attempt
+/// later, or parked when this was the last one.
+fn not_taken(attempts: i32, max_attempts: i32, error: String) -> Outcome {
+    let attempts = attempts.saturating_add(1);
+    if attempts >= max_attempts {
+        Outcome::Failed(format!("{error}; parked after {attempts} attempts"))
+    } else {
+        Outcome::Retry(error)
     }
 }
 
@@ -308,8 +375,7 @@ impl Work for Publishing {
 
     async fn done(&mut self, tx: &mut PgConnection, ids: &[i64]) -> sqlx::Result<()> {
         let schema = self.schema;
-        let columns = "id, event_id, event_type, routing_key, aggregate_id, aggregate_version, \
-                       actor, payload, traceparent, occurred_at";
+        let columns = EVENT_COLUMNS.join(", ");
         sqlx::query(AssertSqlSafe(format!(
             "WITH sent AS (DELETE FROM {schema}.outbox WHERE id = ANY($1) RETURNING {columns}) \
              INSERT INTO {schema}.outbox_published ({columns}) SELECT {columns} FROM sent"
@@ -320,9 +386,95 @@ impl Work for Publishing {
         Ok(())
     }
 
+    /// Parks events out of the outbox (the loop has logged each one), so no claim reads them
+    /// again however many pile up. An event sent again by copying it back from the parked
+    /// ones and parked once more replaces its earlier record.
+    async fn failed(
+        &mut self,
+        tx: &mut PgConnection,
+        failed: &[(i64, String)],
+    ) -> sqlx::Result<()> {
+        let schema = self.schema;
+        let columns = EVENT_COLUMNS.join(", ");
+        let returned = EVENT_COLUMNS.map(|c| format!("o.{c}")).join(", ");
+        let (ids, reasons): (Vec<i64>, Vec<String>) = failed.iter().cloned().unzip();
+        sqlx::query(AssertSqlSafe(format!(
+            "WITH parked AS (DELETE FROM {schema}.outbox o \
+               USING unnest($1::bigint[], $2::text[]) AS f(id, reason) WHERE o.id = f.id \
+               RETURNING {returned}, o.attempts + 1 AS attempts, f.reason) \
+             INSERT INTO {schema}.outbox_parked ({columns}, attempts, reason) \
+             SELECT {columns}, attempts, reason FROM parked \
+             ON CONFLICT (id) DO UPDATE SET attempts = excluded.attempts, \
+               parked_at = now(), reason = excluded.reason"
+        )))
+        .bind(ids)
+        .bind(reasons)
+        .execute(tx)
+        .await?;
+        Ok(())
+    }
+
     async fn close(&mut self) {
         if let Some((conn, _)) = self.broker.take() {
             let _ = conn.close(200, "closing".into()).await;
         }
+    }
+}
+
+/// How far one schema's relay is behind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Events not published yet: due now or backing off.
+    pub pending: i64,
+    /// Seconds since the oldest pending event (the first recorded) was recorded; `None` when
+    /// none is pending.
+    pub oldest_pending_age_seconds: Option<i64>,
+    /// Events given up on, still in `<schema>.outbox_parked`.
+    pub parked: i64,
+}
+
+/// The backlog of `schema`'s outbox. Cheap while the relay keeps up: the outbox holds only
+/// waiting rows, its oldest is found through the primary key, and parked rows are few.
+pub async fn backlog(pool: &PgPool, schema: &'static str) -> sqlx::Result<Backlog> {
+    let sql = format!(
+        "SELECT (SELECT count(*) FROM {schema}.outbox), \
+         (SELECT greatest(0, floor(extract(epoch FROM now() - occurred_at)))::bigint \
+            FROM {schema}.outbox ORDER BY id LIMIT 1), \
+         (SELECT count(*) FROM {schema}.outbox_parked)"
+    );
+    let (pending, oldest_pending_age_seconds, parked) =
+        sqlx::query_as(AssertSqlSafe(sql)).fetch_one(pool).await?;
+    Ok(Backlog { pending, oldest_pending_age_seconds, parked })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_no_queue_takes_is_tried_for_minutes_before_it_is_parked() {
+        let options = RelayOptions::default();
+        let span = options.parked_after();
+        assert!(span >= Duration::from_secs(20 * 60), "parked after only {span:?}");
+        assert!(span <= Duration::from_secs(30 * 60), "parked only after {span:?}");
+        let short = RelayOptions {
+            retry: Backoff::new(Duration::from_secs(1), Duration::from_secs(1)),
+            max_attempts: 3,
+            ..options
+        };
+        assert_eq!(short.parked_after(), Duration::from_secs(2), "two waits between 3 attempts");
+    }
+
+    #[test]
+    fn the_last_attempt_parks_and_earlier_ones_retry() {
+        let error = || "unroutable: no queue is bound to ticket.X".to_owned();
+        assert_eq!(not_taken(0, 12, error()), Outcome::Retry(error()));
+        assert_eq!(not_taken(10, 12, error()), Outcome::Retry(error()));
+        assert_eq!(
+            not_taken(11, 12, error()),
+            Outcome::Failed(format!("{}; parked after 12 attempts", error()))
+        );
+        // Rows from before a lower limit are parked at their next failure.
+        assert!(matches!(not_taken(40, 12, error()), Outcome::Failed(_)));
     }
 }

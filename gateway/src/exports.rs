@@ -3,6 +3,13 @@
 //! process ever holds more than a batch, whatever the size of the export. A failure after the
 //! first bytes went out cuts the transfer short (the client sees an incomplete download, never
 //! a truncated file that looks complete).
+//!
+//! Every export and preview follows the tenant's `reportingPrivacyLevel`: `full` as stored,
+//! `pseudonymized` (customer identifiers, addresses and free text replaced by stable keyed
+//! pseudonyms), `partiallyPseudonymized` (identifiers and addresses pseudonymized, free text
+//! kept) or `none` (those columns empty). Which columns are personal and why is in
+//! [`privacy`]; it is applied to each batch as it passes, so streaming and memory stay as they
+//! are.
 
 use std::collections::BTreeMap;
 
@@ -27,7 +34,10 @@ use crate::envelope::Success;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{page, query_pairs};
 
+mod privacy;
 mod xlsx;
+
+use privacy::{Level, Privacy};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(export)).routes(routes!(preview))
@@ -168,17 +178,50 @@ fn filter_param(name: &str) -> Option<(u32, &'static str)> {
     list_tail.then_some((index, field))
 }
 
-/// The tenant's `defaultDateExportFormat`, read as the gateway itself: whoever may export
-/// gets the tenant's default, whether or not they may read settings.
-async fn default_format(state: &AppState) -> Result<Format, ApiError> {
+/// A tenant setting's string value, read as the gateway itself: whoever may export gets the
+/// tenant's choice, whether or not they may read settings.
+async fn tenant_setting(state: &AppState, name: &str) -> Result<Option<String>, ApiError> {
     let caller = Caller::service(&[permission::READ_SETTINGS]);
-    let req =
-        settings::GetSettingRequest { name: "defaultDateExportFormat".into(), show_secrets: false };
+    let req = settings::GetSettingRequest { name: name.into(), show_secrets: false };
     let found = state.settings().get_setting(request(req, &caller)).await?.into_inner();
     let value = found.setting.map(|s| s.value_json).unwrap_or_default();
     match serde_json::from_str::<Value>(&value) {
-        Ok(Value::String(format)) => format_of(Some(&format)),
-        _ => Ok(Format::Csv),
+        Ok(Value::String(value)) => Ok(Some(value)),
+        _ => Ok(None),
+    }
+}
+
+/// The tenant's `defaultDateExportFormat`.
+async fn default_format(state: &AppState) -> Result<Format, ApiError> {
+    match tenant_setting(state, "defaultDateExportFormat").await? {
+        Some(format) => format_of(Some(&format)),
+        None => Ok(Format::Csv),
+    }
+}
+
+/// The tenant's `reportingPrivacyLevel`. A value this gateway does not know hides the most.
+async fn privacy_level(state: &AppState) -> Result<Level, ApiError> {
+    let value = tenant_setting(state, "reportingPrivacyLevel").await?;
+    Ok(value.as_deref().and_then(Level::parse).unwrap_or_else(|| {
+        tracing::warn!(?value, "unknown reportingPrivacyLevel; exporting as none");
+        Level::None
+    }))
+}
+
+/// Below `full`, a filter or order on a personal column would match real values against the
+/// rows' pseudonyms, so it is refused.
+fn check_privacy(level: Level, params: &Params) -> Result<(), ApiError> {
+    if level == Level::Full {
+        return Ok(());
+    }
+    let keys = params.filters.iter().map(|f| f.key.as_str());
+    match keys.chain([params.order_by_field.as_str()]).find(|k| privacy::is_personal(k)) {
+        Some(column) => Err(ApiError::bad_request(format!(
+            "{column} is personal data: with reportingPrivacyLevel {} it can be neither \
+             filtered nor ordered on",
+            level.as_str()
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -215,17 +258,46 @@ async fn open(
     state: &AppState,
     caller: &Caller,
     req: pb::ExportRequest,
-) -> Result<(pb::ExportHeader, Streaming<pb::ExportChunk>), ApiError> {
+    level: Level,
+) -> Result<(pb::ExportHeader, Rows), ApiError> {
     let mut stream = state.tickets().export(request(req, caller)).await?.into_inner();
     let header = stream
         .message()
         .await?
         .and_then(|chunk| chunk.header)
         .ok_or_else(|| ApiError::internal_because("export stream began without its header"))?;
-    Ok((header, stream))
+    let privacy = Privacy::new(level, &header.columns, state.jwt_secret());
+    Ok((header, Rows { stream, privacy }))
+}
+
+/// The export's rows batch by batch as they arrive, the privacy level applied to each.
+pub struct Rows {
+    stream: Streaming<pb::ExportChunk>,
+    privacy: Privacy,
+}
+
+impl Rows {
+    pub async fn next(&mut self) -> Result<Option<Vec<pb::ExportRow>>, tonic::Status> {
+        let Some(chunk) = self.stream.message().await? else {
+            return Ok(None);
+        };
+        let mut rows = chunk.rows;
+        self.privacy.apply(&mut rows);
+        Ok(Some(rows))
+    }
 }
 
 /// Download an export: CSV (RFC 4180, UTF-8, header row) or a JSON array of row objects.
+///
+/// Personal columns follow the tenant setting `reportingPrivacyLevel`. They are
+/// `customerId`, `contractId` (identifiers), `from`, `to` (addresses) and `subject`,
+/// `summary`, `bodyPlain` (free text). `full` (default): as stored. `pseudonymized`: each
+/// value replaced by a stable pseudonym `psn_` + 16 hex digits (a keyed hash: the same
+/// customer, address or text always gets the same one, so rows still group; addresses
+/// compared without case or display name, each address of a list on its own).
+/// `partiallyPseudonymized`: identifiers and addresses pseudonymized, free text as stored.
+/// `none`: personal columns empty (null). Below `full`, filtering or ordering on a personal
+/// column is refused (400).
 #[utoipa::path(get, path = "/export/{key}", tag = "export",
     params(("key" = String, Path, description = "reporting_tickets, reporting_messages or ticket"), ExportParams),
     responses(
@@ -240,16 +312,18 @@ pub async fn export(
     require(&caller, permission::EXPORT_DATA)?;
     check_key(&key)?;
     let params = parse_params(query.as_deref())?;
-    let format = match params.format.as_deref() {
-        Some(format) => format_of(Some(format))?,
-        None => default_format(&state).await?,
-    };
+    let format = params.format.as_deref().map(|f| format_of(Some(f))).transpose()?;
     if params.limit.is_some_and(|l| l < 0) {
         return Err(ApiError::bad_request("limit must not be negative"));
     }
     if params.offset.is_some_and(|o| o < 0) {
         return Err(ApiError::bad_request("offset must not be negative"));
     }
+    let (format, level) = match format {
+        Some(format) => (format, privacy_level(&state).await?),
+        None => tokio::try_join!(default_format(&state), privacy_level(&state))?,
+    };
+    check_privacy(level, &params)?;
     let req = pb::ExportRequest {
         key: key.clone(),
         limit: params.limit.unwrap_or(0),
@@ -261,7 +335,7 @@ pub async fn export(
         with_total: format == Format::Xlsx,
     };
     let (limit, offset) = (req.limit, req.offset);
-    let (header, stream) = open(&state, &caller, req).await?;
+    let (header, rows) = open(&state, &caller, req, level).await?;
     let (content_type, extension) = match format {
         Format::Csv => ("text/csv; charset=utf-8", "csv"),
         Format::Json => ("application/json", "json"),
@@ -271,19 +345,19 @@ pub async fn export(
     };
     let filename = format!("{key}-{}.{extension}", chrono::Utc::now().format("%Y-%m-%d"));
     let content = if format == Format::Xlsx {
-        let rows = (header.total.unwrap_or_default() - offset).max(0);
-        let rows = if limit > 0 { rows.min(limit) } else { rows };
-        if rows > XLSX_MAX_ROWS {
+        let count = (header.total.unwrap_or_default() - offset).max(0);
+        let count = if limit > 0 { count.min(limit) } else { count };
+        if count > XLSX_MAX_ROWS {
             return Err(ApiError::bad_request(format!(
-                "{rows} rows do not fit an xlsx sheet (at most {XLSX_MAX_ROWS}); use csv or json, \
+                "{count} rows do not fit an xlsx sheet (at most {XLSX_MAX_ROWS}); use csv or json, \
                  or narrow the export with filters or limit"
             )));
         }
-        Body::from_stream(xlsx::body(header.columns, stream))
+        Body::from_stream(xlsx::body(header.columns, rows))
     } else {
         let text = if format == Format::Json { Text::Json } else { Text::Csv };
         let encoder = Encoder { format: text, columns: header.columns, rows: 0 };
-        Body::from_stream(body(encoder, stream))
+        Body::from_stream(body(encoder, rows))
     };
     let mut response = Response::new(content);
     let headers = response.headers_mut();
@@ -298,7 +372,7 @@ pub async fn export(
 /// The download: the opening (CSV header row or `[`), the rows as they arrive, the closing.
 fn body(
     encoder: Encoder,
-    stream: Streaming<pb::ExportChunk>,
+    stream: Rows,
 ) -> impl futures_util::Stream<Item = Result<Bytes, tonic::Status>> + Send {
     enum Stage {
         Opening,
@@ -310,9 +384,9 @@ fn body(
             let opening = encoder.opening();
             return Some((Ok(opening.into()), Some((encoder, stream, Stage::Rows))));
         }
-        match stream.message().await {
-            Ok(Some(chunk)) => {
-                let bytes = encoder.rows(&chunk.rows);
+        match stream.next().await {
+            Ok(Some(rows)) => {
+                let bytes = encoder.rows(&rows);
                 Some((Ok(bytes.into()), Some((encoder, stream, Stage::Rows))))
             }
             Ok(None) => Some((Ok(encoder.closing().into()), None)),
@@ -462,6 +536,9 @@ pub struct AvailableFilter {
 }
 
 /// Preview an export: its first rows, total, columns and filters.
+///
+/// Personal columns follow `reportingPrivacyLevel` as in the download; below `full`, the
+/// personal columns are not among `availableFilters`.
 #[utoipa::path(get, path = "/export/{key}/preview", tag = "export",
     params(("key" = String, Path, description = "reporting_tickets or reporting_messages"), ExportParams),
     responses((status = 200, body = Success<Preview>), (status = 400, body = ErrorBody),
@@ -482,6 +559,8 @@ pub async fn preview(
         return Err(ApiError::bad_request("a preview is JSON; format does not apply"));
     }
     let (limit, offset) = page(params.limit, params.offset, PREVIEW_LIMIT, PREVIEW_MAX)?;
+    let level = privacy_level(&state).await?;
+    check_privacy(level, &params)?;
     let req = pb::ExportRequest {
         key,
         limit,
@@ -491,10 +570,10 @@ pub async fn preview(
         filters: params.filters,
         with_total: true,
     };
-    let (header, mut stream) = open(&state, &caller, req).await?;
+    let (header, mut rows) = open(&state, &caller, req, level).await?;
     let mut data = Vec::new();
-    while let Some(chunk) = stream.message().await? {
-        data.extend(chunk.rows.iter().map(|row| object(&header.columns, row)));
+    while let Some(batch) = rows.next().await? {
+        data.extend(batch.iter().map(|row| object(&header.columns, row)));
     }
     Ok(Success::new(Preview {
         data,
@@ -507,6 +586,7 @@ pub async fn preview(
         available_filters: header
             .filters
             .into_iter()
+            .filter(|f| level == Level::Full || !privacy::is_personal(&f.key))
             .map(|f| AvailableFilter { key: f.key, r#type: f.r#type, comparators: f.comparators })
             .collect(),
     }))

@@ -38,6 +38,7 @@ use enneo_proto::agent::v1::agent_service_client::AgentServiceClient;
 use enneo_proto::quality::v1::quality_service_client::QualityServiceClient;
 use enneo_proto::settings::v1::identity_service_client::IdentityServiceClient;
 use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
+use enneo_proto::status::v1::status_service_client::StatusServiceClient;
 use enneo_proto::ticket::v1::ticket_service_client::TicketServiceClient;
 use secrecy::SecretString;
 use tokio::net::TcpListener;
@@ -130,6 +131,15 @@ impl AppState {
             .services
             .iter()
             .map(|(name, ch)| (*name, HealthClient::new(ch.clone())))
+            .collect()
+    }
+
+    /// Each service's status service: the backlog of its background work.
+    fn status_clients(&self) -> Vec<(&'static str, StatusServiceClient<Channel>)> {
+        self.inner
+            .services
+            .iter()
+            .map(|(name, ch)| (*name, StatusServiceClient::new(ch.clone())))
             .collect()
     }
 }

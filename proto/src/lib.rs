@@ -24,4 +24,10 @@ pub mod quality {
     }
 }
 
+pub mod status {
+    pub mod v1 {
+        tonic::include_proto!("enneo.status.v1");
+    }
+}
+
 pub use prost_types::Timestamp;

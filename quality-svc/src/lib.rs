@@ -123,6 +123,7 @@ pub async fn run(
     };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
+        .add_service(enneo_common::status::service(pool.clone(), SPEC.schema))
         .add_service(QualityServiceServer::new(api));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();

@@ -77,6 +77,7 @@ pub async fn run(
         service::Tickets { pool: pool.clone(), outbox, config: ticket, mail_queued, tags };
     let router = enneo_common::grpc::server()
         .add_service(enneo_common::grpc::health())
+        .add_service(enneo_common::status::service(pool.clone(), SPEC.schema))
         .add_service(TicketServiceServer::new(tickets));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();

@@ -3,6 +3,7 @@
 
 mod consumer;
 mod jobs;
+mod outbox;
 
 use sqlx::{Connection as _, PgConnection, PgPool};
 

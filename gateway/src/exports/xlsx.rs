@@ -8,7 +8,6 @@ use axum::body::Bytes;
 use enneo_proto::ticket::v1 as pb;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
 use tokio::sync::mpsc;
-use tonic::Streaming;
 
 /// Bytes per piece of the download.
 const PIECE: usize = 64 * 1024;
@@ -20,14 +19,14 @@ type Failure = Box<dyn std::error::Error + Send + Sync>;
 /// The workbook's bytes, produced while the rows arrive.
 pub fn body(
     columns: Vec<pb::ExportColumn>,
-    mut stream: Streaming<pb::ExportChunk>,
+    mut stream: super::Rows,
 ) -> impl futures_util::Stream<Item = Result<Bytes, io::Error>> + Send {
     let (rows_tx, rows_rx) = mpsc::channel::<Result<Vec<pb::ExportRow>, tonic::Status>>(2);
     let (bytes_tx, bytes_rx) = mpsc::channel::<Result<Bytes, io::Error>>(2);
     tokio::spawn(async move {
         loop {
-            let rows = match stream.message().await {
-                Ok(Some(chunk)) => Ok(chunk.rows),
+            let rows = match stream.next().await {
+                Ok(Some(rows)) => Ok(rows),
                 // Dropping the sender tells the writer that every row is there.
                 Ok(None) => return,
                 Err(status) => Err(status),

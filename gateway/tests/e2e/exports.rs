@@ -447,3 +447,175 @@ async fn without_format_the_tenant_default_applies() {
     let rows: Vec<Value> = serde_json::from_str(&body).unwrap();
     assert_eq!(rows[0]["subject"], "eins");
 }
+
+/// Rows of a JSON download of `key` (with `query` appended).
+async fn json_rows(stack: &Stack, key: &str, query: &str) -> Vec<Value> {
+    let (status, _, _, body) = download(stack, &format!("/export/{key}?format=json{query}")).await;
+    assert_eq!(status, 200, "{key}{query}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+async fn set_privacy(stack: &Stack, level: &str) {
+    let (status, body) =
+        send(stack.admin(Method::POST, "/settings").json(&json!({"reportingPrivacyLevel": level})))
+            .await;
+    assert_eq!(status, 200, "{level}: {body}");
+}
+
+fn is_pseudonym(value: &Value) -> bool {
+    value.as_str().is_some_and(|s| {
+        s.len() == 20 && s.starts_with("psn_") && s[4..].bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+#[tokio::test]
+async fn the_privacy_level_pseudonymizes_or_empties_personal_columns() {
+    let stack = Stack::start().await;
+    let anna = json!({"channel": "email", "subject": "Anna zieht um", "customerId": "c-anna",
+        "contractId": "k-1", "agentId": 5, "from": "anna@example.com",
+        "createdAt": "2024-01-10 10:00:00"});
+    let first = id_of(&stack.create(anna.clone()).await);
+    let mut again = anna.clone();
+    again["subject"] = json!("Anna fragt nach");
+    again["createdAt"] = json!("2024-01-11 10:00:00");
+    let second = id_of(&stack.create(again).await);
+    stack
+        .create(json!({"channel": "chat", "subject": "Bob", "customerId": "c-bob",
+            "createdAt": "2024-01-12 10:00:00"}))
+        .await;
+    for (ticket, from, body) in [
+        (first, "Anna Muster <anna@example.com>", "Ich bin Anna Muster, IBAN DE00"),
+        (second, "ANNA@example.com", "Noch einmal Anna"),
+    ] {
+        let (status, stored) =
+            send(stack.admin(Method::POST, &format!("/ticket/{ticket}/conversation/store")).json(
+                &json!({"direction": "in", "from": from, "body": body, "subject": "Umzug Anna",
+                    "to": ["support@enneo.test"]}),
+            ))
+            .await;
+        assert_eq!(status, 200, "{stored}");
+    }
+    let (status, stored) = send(
+        stack.admin(Method::POST, &format!("/ticket/{first}/conversation/store")).json(&json!({
+            "direction": "out", "from": "support@enneo.test", "body": "Hallo Anna",
+            "to": ["Muster, Anna <Anna@Example.com>", "bob@example.com"]})),
+    )
+    .await;
+    assert_eq!(status, 200, "{stored}");
+
+    // full (the default): as stored.
+    let tickets = json_rows(&stack, "reporting_tickets", "").await;
+    assert_eq!(tickets[0]["customerId"], "c-anna");
+    assert_eq!(tickets[0]["subject"], "Anna zieht um");
+
+    set_privacy(&stack, "pseudonymized").await;
+    let tickets = json_rows(&stack, "reporting_tickets", "").await;
+    assert_eq!(tickets.len(), 3);
+    for column in ["customerId", "contractId", "subject"] {
+        assert!(is_pseudonym(&tickets[0][column]), "{column}: {}", tickets[0]);
+    }
+    assert_eq!(tickets[0]["customerId"], tickets[1]["customerId"], "one customer, one pseudonym");
+    assert_ne!(tickets[0]["customerId"], tickets[2]["customerId"]);
+    assert_ne!(tickets[0]["subject"], tickets[1]["subject"], "other text, other pseudonym");
+    assert_eq!(tickets[0]["contractId"], tickets[1]["contractId"]);
+    assert_eq!(tickets[2]["contractId"], Value::Null, "null stays null");
+    assert_eq!(tickets[0]["id"], first, "what reports are about stays");
+    assert_eq!(tickets[0]["agentId"], 5);
+    assert_eq!(tickets[0]["channel"], "email");
+    assert_eq!(tickets[0]["createdAt"], "2024-01-10 10:00:00");
+    let pseudonym_of_anna = tickets[0]["customerId"].clone();
+
+    let messages = json_rows(&stack, "reporting_messages", "").await;
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    for column in ["from", "subject", "bodyPlain"] {
+        assert!(is_pseudonym(&messages[0][column]), "{column}: {}", messages[0]);
+    }
+    assert_eq!(messages[0]["from"], messages[1]["from"], "one address whatever its spelling");
+    assert_ne!(messages[0]["bodyPlain"], messages[1]["bodyPlain"]);
+    assert_eq!(messages[0]["direction"], "in");
+    let to: Vec<&str> = messages[2]["to"].as_str().unwrap().split(", ").collect();
+    assert_eq!(to.len(), 2, "each recipient its own pseudonym: {}", messages[2]);
+    assert_eq!(to[0], messages[0]["from"].as_str().unwrap(), "Anna as recipient and as sender");
+    assert_eq!(messages[2]["from"], messages[0]["to"], "the support address, both ways");
+    // Nothing personal in any format: CSV, xlsx and the ticket export.
+    let (status, _, _, csv) = download(&stack, "/export/reporting_messages?format=csv").await;
+    assert_eq!(status, 200, "{csv}");
+    for secret in ["anna", "Anna", "example.com", "IBAN", "enneo.test"] {
+        assert!(!csv.contains(secret), "{secret} in {csv}");
+    }
+    let response =
+        stack.admin(Method::GET, "/export/reporting_messages?format=xlsx").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let mut sheet = String::new();
+    std::io::Read::read_to_string(
+        &mut archive.by_name("xl/worksheets/sheet1.xml").unwrap(),
+        &mut sheet,
+    )
+    .unwrap();
+    assert!(sheet.contains("psn_") && !sheet.contains("example.com"), "{sheet}");
+    let full = json_rows(&stack, "ticket", "").await;
+    for column in ["from", "subject", "customerId", "contractId"] {
+        assert!(is_pseudonym(&full[0][column]), "{column}: {}", full[0]);
+    }
+    assert_eq!(full[0]["bodyPlain"], Value::Null, "created without a body");
+    // The preview too; and no filter on what is pseudonymized.
+    let (status, preview) =
+        send(stack.admin(Method::GET, "/export/reporting_tickets/preview")).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["data"][0]["customerId"], pseudonym_of_anna);
+    let filters: Vec<&str> = preview["availableFilters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["key"].as_str().unwrap())
+        .collect();
+    assert!(filters.contains(&"createdAt") && !filters.contains(&"customerId"), "{filters:?}");
+    for path in [
+        "/export/reporting_tickets?format=json&filters[0][key]=customerId\
+         &filters[0][comparator]=%3D&filters[0][value]=c-anna",
+        "/export/reporting_tickets/preview?filters[0][key]=contractId\
+         &filters[0][comparator]=%3D&filters[0][value]=k-1",
+    ] {
+        let (status, body) = send(stack.admin(Method::GET, path)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(body["error"].as_str().unwrap().contains("personal data"), "{body}");
+    }
+
+    set_privacy(&stack, "partiallyPseudonymized").await;
+    let tickets = json_rows(&stack, "reporting_tickets", "").await;
+    assert_eq!(tickets[0]["customerId"], pseudonym_of_anna, "the same pseudonyms");
+    assert_eq!(tickets[0]["subject"], "Anna zieht um", "free text kept");
+    let messages = json_rows(&stack, "reporting_messages", "").await;
+    assert!(is_pseudonym(&messages[0]["from"]), "{}", messages[0]);
+    assert_eq!(messages[0]["bodyPlain"], "Ich bin Anna Muster, IBAN DE00");
+
+    set_privacy(&stack, "none").await;
+    let tickets = json_rows(&stack, "reporting_tickets", "").await;
+    for column in ["customerId", "contractId", "subject"] {
+        assert_eq!(tickets[0][column], Value::Null, "{column}: {}", tickets[0]);
+    }
+    assert_eq!(tickets[0]["agentId"], 5);
+    let messages = json_rows(&stack, "reporting_messages", "").await;
+    for column in ["from", "to", "subject", "bodyPlain"] {
+        assert_eq!(messages[2][column], Value::Null, "{column}: {}", messages[2]);
+    }
+    assert_eq!(messages[2]["direction"], "out");
+    let (status, _, _, csv) = download(&stack, "/export/reporting_tickets?format=csv").await;
+    assert_eq!(status, 200);
+    let rows = parse_csv(&csv);
+    let col = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+    assert_eq!(rows[1][col("customerId")], "", "the column stays, empty");
+    assert_eq!(rows[1][col("id")], first.to_string());
+
+    set_privacy(&stack, "full").await;
+    let tickets = json_rows(&stack, "reporting_tickets", "").await;
+    assert_eq!(tickets[0]["customerId"], "c-anna");
+    let filtered = json_ids(
+        &stack,
+        "filters[0][key]=customerId&filters[0][comparator]=%3D&filters[0][value]=c-anna",
+    )
+    .await;
+    assert_eq!(filtered, [first, second], "full allows filtering on customers");
+}

@@ -140,10 +140,63 @@ async fn cron_health_is_public_and_tells_which_service_stopped_its_background_wo
     assert_eq!(body["status"], "degraded", "ticket-svc never went away: {body}");
     assert_ne!(body["services"]["ticket-svc"], "serving", "{body}");
     assert_eq!(body["services"]["agent-svc"], "serving", "{body}");
+    assert!(body["backlog"].get("ticket-svc").is_none(), "a stopped service has no backlog");
+    assert!(body["backlog"]["agent-svc"]["outbox"]["pending"].is_i64(), "{body}");
     // The plain health checks answer beside it.
     for path in ["/health", "/api/mind/health"] {
         let response = stack.http.get(stack.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 503, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn cron_health_shows_each_services_outbox_backlog_as_documented() {
+    let stack = Stack::start().await;
+    let url = stack.url("/api/mind/health/cron");
+    let (status, body) = send(stack.http.get(&url)).await;
+    assert_eq!(status, 200, "{body}");
+    for service in ["ticket-svc", "agent-svc", "quality-svc", "settings-svc"] {
+        let outbox = &body["backlog"][service]["outbox"];
+        assert!(outbox["pending"].is_i64(), "{service}: {body}");
+        assert_eq!(outbox["parked"], 0, "{service}: {body}");
+    }
+
+    // ticket-svc's relay is behind: one event backing off for the next hour, recorded 90 s
+    // ago, and two it gave up on.
+    let mut db = stack.db().await;
+    let event = "event_id, event_type, routing_key, aggregate_id, aggregate_version, actor, \
+                 payload, occurred_at";
+    let values = "gen_random_uuid(), 'Stuck', 'ticket.Stuck', '1', 1, 'test', '{}', \
+                  now() - interval '90 seconds'";
+    for sql in [
+        format!(
+            "INSERT INTO ticket.outbox ({event}, attempts, available_at) \
+             VALUES ({values}, 3, now() + interval '1 hour')"
+        ),
+        format!(
+            "INSERT INTO ticket.outbox_parked (id, {event}, attempts, reason) \
+             SELECT -n, {values}, 12, 'unroutable' FROM generate_series(1, 2) n"
+        ),
+    ] {
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut db).await.unwrap();
+    }
+    let (status, body) = send(stack.http.get(&url)).await;
+    assert_eq!(status, 200, "a backlog is a number to watch, not an outage: {body}");
+    assert_eq!(body["status"], "ok");
+    let ticket = &body["backlog"]["ticket-svc"]["outbox"];
+    assert_eq!(ticket["pending"], 1, "{body}");
+    assert_eq!(ticket["parked"], 2, "{body}");
+    let age = ticket["oldestPendingAgeSeconds"].as_i64().unwrap_or_default();
+    assert!((90..300).contains(&age), "oldest pending for {age} s: {body}");
+    assert_eq!(body["backlog"]["agent-svc"]["outbox"]["parked"], 0, "{body}");
+
+    let (_, doc) = send(stack.http.get(stack.url("/api/mind/docs/openapi.json"))).await;
+    let found =
+        problems(&doc, answer_schema(&doc, "get", "/api/mind/health/cron"), &body, "", true);
+    assert!(found.is_empty(), "cron health against the document: {found:#?}");
+    let schema = &doc["components"]["schemas"]["OutboxBacklog"];
+    for field in ["pending", "oldestPendingAgeSeconds", "parked"] {
+        assert!(schema["properties"][field].is_object(), "{field} undocumented: {schema}");
     }
 }
 
