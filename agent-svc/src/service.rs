@@ -566,6 +566,7 @@ impl AgentService for AgentApi {
             agent_id: r.execute_agent_id,
             allow_multiple_intents: r.allow_multiple_intents,
             allow_with_replies: r.allow_with_replies,
+            reply_template: r.reply_template,
         };
         let verdict = self.intents.auto_execute(&caller, r.ticket_id, options).await?;
         Ok(Response::new(pb::AutoExecuteResponse {

@@ -366,7 +366,7 @@ async fn execute(
 
 /// The tenant's reply wrapper (setting `aiReplyTemplate`), read as the gateway itself: whoever
 /// may execute an intent sends replies in it, whether or not they may read settings.
-async fn reply_template(state: &AppState) -> Result<String, ApiError> {
+pub(crate) async fn reply_template(state: &AppState) -> Result<String, ApiError> {
     let caller = Caller::service(&[permission::READ_SETTINGS]);
     let req = settings::GetSettingRequest { name: "aiReplyTemplate".into(), show_secrets: false };
     let found = state.settings().get_setting(request(req, &caller)).await?.into_inner();

@@ -35,6 +35,8 @@ pub struct Options {
     pub agent_id: Option<i64>,
     pub allow_multiple_intents: bool,
     pub allow_with_replies: bool,
+    /// The tenant's reply wrapper (`aiReplyTemplate`), as for a manual execution.
+    pub reply_template: Option<String>,
 }
 
 impl Intents {
@@ -128,6 +130,7 @@ impl Intents {
                         intent_id: Some(intent_id),
                         inform_customer: true,
                         data,
+                        reply_template: options.reply_template.clone(),
                         ..Request::default()
                     },
                 )

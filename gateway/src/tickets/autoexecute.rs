@@ -76,6 +76,7 @@ pub async fn auto_execute(
                 execute_agent_id: params.execute_agent_id,
                 allow_multiple_intents: params.allow_multiple_intents.unwrap_or(false),
                 allow_with_replies: params.allow_with_replies.unwrap_or(false),
+                reply_template: Some(crate::intents::reply_template(&state).await?),
             },
             &caller,
         ))

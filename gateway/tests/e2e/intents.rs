@@ -303,3 +303,42 @@ async fn an_executed_intent_mails_its_reply_inside_the_tenants_wrapper() {
     }
     assert!(!body.contains("%MESSAGE%"), "{body}");
 }
+
+#[tokio::test]
+async fn an_autoexecuted_reply_goes_out_inside_the_tenants_wrapper_too() {
+    let stack = Stack::start().await;
+    let (status, _) = send(stack.admin(Method::POST, "/aiAgents/loadDefaults")).await;
+    assert_eq!(status, 200);
+    let wrapper = "<p>Hello,</p><p>%MESSAGE%</p><i>Your dark-processing desk</i>";
+    let (status, set) =
+        send(stack.admin(Method::PUT, "/settings/aiReplyTemplate").json(&wrapper)).await;
+    assert_eq!(status, 200, "{set}");
+    let ticket = stack
+        .create(json!({"channel": "email", "subject": "Meter reading",
+            "body": "My meter reading is 23456 kWh, meter number 1ESY1160123456.",
+            "from": "auto@example.com"}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    stack
+        .eventually("the meter reading intent", || async {
+            let (_, found) =
+                send(stack.agent(Method::GET, &format!("/intent/byTicketId/{ticket}"))).await;
+            found["intents"].as_array()?.iter().find(|i| i["code"] == "meter_reading").cloned()
+        })
+        .await;
+    let (status, auto) =
+        send(stack.admin(Method::POST, &format!("/ticket/{ticket}/autoexecute"))).await;
+    assert_eq!((status, auto["success"].clone()), (200, json!(true)), "{auto}");
+
+    let mail = stack
+        .eventually("the reply mail", || async {
+            stack.mail.received().into_iter().find(|m| m.to.iter().any(|t| t == "auto@example.com"))
+        })
+        .await;
+    let body = mail.data.replace("=\r\n", "");
+    for part in ["Hello,", "23456", "Your dark-processing desk"] {
+        assert!(body.contains(part), "{part} missing in {body}");
+    }
+    assert!(!body.contains("%MESSAGE%"), "{body}");
+}
