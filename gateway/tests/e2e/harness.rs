@@ -110,7 +110,7 @@ impl Stack {
             state_ttl: options.oauth_state_ttl.unwrap_or(Duration::from_secs(600)),
         };
         // Bound first: settings-svc runs event hook handlers there.
-        let agent_listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let agent_listener = local_listener().await;
         let agent_addr = agent_listener.local_addr().unwrap();
         let settings_options = settings_svc::config::Config {
             oauth,
@@ -127,6 +127,7 @@ impl Stack {
             },
         };
         let settings_addr = start_service(
+            local_listener().await,
             &settings_svc::SPEC,
             &settings_svc::MIGRATOR,
             &database,
@@ -150,6 +151,7 @@ impl Stack {
         };
         let ticket_stop = shutdown.child_token();
         let ticket = start_service(
+            local_listener().await,
             &ticket_svc::SPEC,
             &ticket_svc::MIGRATOR,
             &database,
@@ -165,7 +167,7 @@ impl Stack {
             // Isolation is agent-svc's own test; here the code only has to run.
             agent_config.executors.source_code_network = true;
         }
-        let agent = start_service_on(
+        let agent = start_service(
             agent_listener,
             &agent_svc::SPEC,
             &agent_svc::MIGRATOR,
@@ -177,6 +179,7 @@ impl Stack {
         )
         .await;
         let quality = start_service(
+            local_listener().await,
             &quality_svc::SPEC,
             &quality_svc::MIGRATOR,
             &database,
@@ -368,27 +371,14 @@ pub fn agent_token(user_id: i64, skills: Option<Vec<i64>>, excluded: Vec<i64>) -
     sign(&claims, JWT_SECRET.as_bytes())
 }
 
-async fn start_service<F, Fut>(
-    spec: &ServiceSpec,
-    migrator: &'static sqlx::migrate::Migrator,
-    database: &str,
-    prefix: &str,
-    amqp_url_override: Option<String>,
-    shutdown: &CancellationToken,
-    run: F,
-) -> SocketAddr
-where
-    F: FnOnce(ServiceConfig, TcpListener, CancellationToken) -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    start_service_on(listener, spec, migrator, database, prefix, amqp_url_override, shutdown, run)
-        .await
+async fn local_listener() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
 }
 
-/// [`start_service`] on a listener bound beforehand (its address was needed earlier).
+/// Migrates a service's schema and serves it on `listener` (bound by the caller, who may need
+/// its address before the service starts).
 #[allow(clippy::too_many_arguments)]
-async fn start_service_on<F, Fut>(
+async fn start_service<F, Fut>(
     listener: TcpListener,
     spec: &ServiceSpec,
     migrator: &'static sqlx::migrate::Migrator,
