@@ -12,13 +12,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::providers::Endpoint;
 
-/// What agent-svc reads beyond the shared settings: `ticket_url`, `[embeddings]`, `[llm]`,
-/// `[detection]`, `[executors]`.
+/// What agent-svc reads beyond the shared settings: `ticket_url`, `settings_url`,
+/// `settings_refresh_ms`, `[embeddings]`, `[llm]`, `[detection]`, `[executors]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Config {
     /// ticket-svc's gRPC address: tickets are read there, and detection results and replies
     /// are written there.
     pub ticket_url: String,
+    /// settings-svc's gRPC address: the tenant's model server settings are read there.
+    pub settings_url: String,
+    /// How often those settings are read again.
+    pub settings_refresh_ms: u64,
     pub embeddings: EmbeddingsConfig,
     pub llm: LlmConfig,
     pub detection: DetectionConfig,
@@ -61,12 +65,15 @@ pub struct DetectionConfig {
 }
 
 pub const DEFAULT_TICKET_URL: &str = "http://127.0.0.1:50051";
+pub const DEFAULT_SETTINGS_URL: &str = "http://127.0.0.1:50054";
 pub const DEFAULT_EMBEDDINGS_URL: &str = "http://127.0.0.1:8089/v1";
 
 impl Default for Config {
     fn default() -> Self {
         Self {
             ticket_url: DEFAULT_TICKET_URL.into(),
+            settings_url: DEFAULT_SETTINGS_URL.into(),
+            settings_refresh_ms: 30_000,
             embeddings: EmbeddingsConfig {
                 url: DEFAULT_EMBEDDINGS_URL.into(),
                 model: "multilingual-e5-small".into(),
@@ -119,6 +126,10 @@ impl Section for Config {
             reqwest::Url::parse(value).map(|_| ()).map_err(|e| Invalid::new(key, e))
         };
         url("ticket_url", &self.ticket_url)?;
+        url("settings_url", &self.settings_url)?;
+        if self.settings_refresh_ms == 0 {
+            return Err(Invalid::new("settings_refresh_ms", "must be at least 1"));
+        }
         url("embeddings.url", &self.embeddings.url)?;
         if let Some(llm) = &self.llm.url {
             url("llm.url", llm)?;

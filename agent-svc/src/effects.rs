@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::executors::{self, Definition, Failure, Output, api_call, source_code};
 use crate::llm::Llm;
+use crate::providers::servers::ModelServers;
 use crate::templates::Templates;
 use crate::tickets::Tickets;
 
@@ -43,16 +44,39 @@ pub enum Recorded {
 pub struct Toolbox {
     pub config: executors::Config,
     pub http: reqwest::Client,
-    pub llm: Option<Arc<Llm>>,
+    llm: LlmSource,
+}
+
+enum LlmSource {
+    Fixed(Option<Arc<Llm>>),
+    /// The one the tenant's settings choose at the time of the call.
+    Servers(Arc<ModelServers>),
 }
 
 impl Toolbox {
+    /// With this LLM (or none), always.
     pub fn new(config: executors::Config, llm: Option<Arc<Llm>>) -> Self {
+        Self::with(config, LlmSource::Fixed(llm))
+    }
+
+    /// With the LLM `servers` has in use at each call.
+    pub fn with_servers(config: executors::Config, servers: Arc<ModelServers>) -> Self {
+        Self::with(config, LlmSource::Servers(servers))
+    }
+
+    fn with(config: executors::Config, llm: LlmSource) -> Self {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("a TLS backend is compiled in");
         Self { config, http, llm }
+    }
+
+    pub fn llm(&self) -> Option<Arc<Llm>> {
+        match &self.llm {
+            LlmSource::Fixed(llm) => llm.clone(),
+            LlmSource::Servers(servers) => servers.llm(),
+        }
     }
 }
 
@@ -76,8 +100,8 @@ impl Effects {
     }
 
     /// The LLM runs may ask (it only reads, so recording runs use it too).
-    pub fn llm(&self) -> Option<&Llm> {
-        self.toolbox.llm.as_deref()
+    pub fn llm(&self) -> Option<Arc<Llm>> {
+        self.toolbox.llm()
     }
 
     fn record(&self, effect: Recorded) -> bool {

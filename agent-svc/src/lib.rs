@@ -38,6 +38,7 @@ use enneo_common::consumer::Consumer;
 use enneo_common::jobs::{self, Backoff, Worker};
 use enneo_common::outbox::Outbox;
 use enneo_proto::agent::v1::agent_service_server::AgentServiceServer;
+use enneo_proto::settings::v1::settings_service_client::SettingsServiceClient;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -70,18 +71,25 @@ pub async fn run(
     let relay = tokio::spawn(outbox.relay(pool.clone(), config.amqp.clone()).run(shutdown.clone()));
 
     let tickets = tickets::Tickets::new(enneo_common::grpc::channel(&agent.ticket_url)?);
-    let embeddings =
-        Arc::new(providers::embeddings::EmbeddingsClient::new(agent.embeddings.endpoint()));
+    // The deployment's model servers, or the tenant's where its settings name others.
+    let servers = Arc::new(providers::servers::ModelServers::new(
+        agent.embeddings.endpoint(),
+        agent.llm.endpoint(),
+    ));
+    let settings = SettingsServiceClient::new(enneo_common::grpc::channel(&agent.settings_url)?);
+    let refresh = tokio::spawn(servers.clone().refresh_until(
+        settings,
+        Duration::from_millis(agent.settings_refresh_ms),
+        shutdown.clone(),
+    ));
     let cache = providers::cache::VectorCache::new(agent.embeddings.cache_dir.clone());
-    let llm = agent.llm.endpoint().map(|e| Arc::new(llm::Llm::new(e)));
-    let runtime = Arc::new(detection::runtime::Runtime::new(
+    let runtime = Arc::new(detection::runtime::Runtime::with_servers(
         pool.clone(),
-        embeddings,
+        servers.clone(),
         cache,
         agent.detection.threshold,
-        llm.clone(),
     ));
-    let toolbox = Arc::new(effects::Toolbox::new(agent.executors.clone(), llm.clone()));
+    let toolbox = Arc::new(effects::Toolbox::with_servers(agent.executors.clone(), servers));
     let detection = detection::queue::Detection {
         pool: pool.clone(),
         runtime: runtime.clone(),
@@ -123,7 +131,7 @@ pub async fn run(
         .add_service(AgentServiceServer::new(api));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(relay, worker, consumer);
+    let _ = tokio::join!(relay, worker, consumer, refresh);
     pool.close().await;
     Ok(served?)
 }

@@ -4,6 +4,7 @@
 //! contract §4.3, keyed by agent slug.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use enneo_common::auth::{Caller, permission};
 use enneo_common::service_error::{Error, Result};
 use enneo_proto::ticket::v1 as pb;
 use serde_json::{Map, Value, json};
@@ -67,6 +68,26 @@ fn timestamp(value: &Value) -> Option<DateTime<Utc>> {
             })
         }
         _ => None,
+    }
+}
+
+/// Replays (and their preparation) are for those who run quality checks or edit agents.
+pub fn may_replay(caller: &Caller) -> Result<()> {
+    if caller.has(permission::AI_QUALITY_CHECK_RUN) || caller.has(permission::UPDATE_AI_AGENT) {
+        return Ok(());
+    }
+    Err(Error::PermissionDenied(format!("missing permission {}", permission::AI_QUALITY_CHECK_RUN)))
+}
+
+/// Embeds into the vector cache what replaying `tickets` embeds, so that the replays of a later
+/// run find the vectors instead of embedding while the run waits; the number of sentences.
+pub async fn prepare(runtime: &Runtime, tickets: &[TicketView]) -> Result<usize> {
+    match runtime.prepare(tickets).await {
+        Ok(units) => Ok(units),
+        Err(DetectError::Provider(e)) => {
+            Err(Error::unavailable_because("the embeddings server is unavailable", e))
+        }
+        Err(DetectError::Store(e)) => Err(e),
     }
 }
 

@@ -80,7 +80,7 @@ pub async fn run_with(
     let mut prepared = Prepared::new(agent, ticket, given)?;
     let mut notes = Vec::new();
     if let Some(llm) = effects.llm() {
-        fill_from_llm(llm, agent, ticket, &mut prepared, today, &mut notes).await;
+        fill_from_llm(&llm, agent, ticket, &mut prepared, today, &mut notes).await;
     }
     if let Some(definition) = executors::Definition::of(agent) {
         run_executor(definition, ticket, &mut prepared, today, effects, &mut notes).await;

@@ -556,6 +556,21 @@ impl AgentService for AgentApi {
         Ok(Response::new(pb::ReplayTicketResponse { result_json: result.to_string() }))
     }
 
+    async fn prepare_replay(
+        &self,
+        request: Request<pb::PrepareReplayRequest>,
+    ) -> Reply<pb::PrepareReplayResponse> {
+        replay::may_replay(&grpc::caller(&request)?)?;
+        let tickets = request
+            .get_ref()
+            .tickets_json
+            .iter()
+            .map(|t| replay::ticket_from_snapshot(&json("ticket", t)?))
+            .collect::<Result<Vec<_>>>()?;
+        let units = replay::prepare(&self.runtime, &tickets).await?;
+        Ok(Response::new(pb::PrepareReplayResponse { units: units as i32 }))
+    }
+
     async fn auto_execute(
         &self,
         request: Request<pb::AutoExecuteRequest>,

@@ -3,8 +3,8 @@
 //! its effect without anyone asking.
 //!
 //! The setting is kept from `SettingChanged` events ([`SETTING`] in `quality.setting_cache`).
-//! Every agent change is recorded in `quality.agent_change` with what it led to; a run
-//! referenced there is an automatic run. Changes coalesce: while an automatic run of the agent
+//! Every agent change is recorded in `quality.agent_change` with what it led to; the runs it
+//! starts have the trigger `agentChange`. Changes coalesce: while an automatic run of the agent
 //! is scheduled or processing, or when one was created after the change happened (its replays
 //! already see the change), no other is started. The setting is judged at the time of the
 //! change, not of its delivery: a change that happened after the setting was turned on but
@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use sqlx::PgConnection;
 
-use crate::runs::{Runs, Schedule};
+use crate::runs::{Runs, Schedule, Trigger};
 
 pub const QUEUE: &str = "quality-svc.agent-changes";
 pub const ROUTING_KEYS: &[&str] = &["agent.AiAgentChanged", "settings.SettingChanged"];
@@ -157,8 +157,8 @@ impl AgentChanges {
     /// Schedules a run of the agent's test cases unless one already covers the change.
     ///
     /// The run is written by [`Runs::schedule`] in its own transaction, before the caller's
-    /// commits: should that commit fail, the redelivered event finds the run by its
-    /// description (agent and version) and starts no second one.
+    /// commits: should that commit fail, the redelivered event finds that automatic run
+    /// (created after the change) and starts no second one.
     async fn trigger(
         &self,
         tx: &mut PgConnection,
@@ -182,15 +182,13 @@ impl AgentChanges {
         }
         let covering: Option<i64> = sqlx::query_scalar(
             "SELECT r.id FROM quality.test_run r \
-             WHERE r.ai_agent_id = $1 \
+             WHERE r.ai_agent_id = $1 AND r.trigger = $3 \
                AND (r.state IN ('scheduled', 'processing') OR r.created_at >= $2) \
-               AND (EXISTS (SELECT 1 FROM quality.agent_change c WHERE c.test_run_id = r.id) \
-                    OR r.description = $3) \
              ORDER BY r.id DESC LIMIT 1",
         )
         .bind(agent)
         .bind(occurred_at)
-        .bind(description(version))
+        .bind(Trigger::AgentChange.name())
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(run) = covering {
@@ -199,6 +197,7 @@ impl AgentChanges {
         let schedule = Schedule {
             ai_agent_id: Some(agent),
             description: Some(description(version)),
+            trigger: Trigger::AgentChange,
             ..Schedule::default()
         };
         match self.runs.schedule(&Caller::system(), schedule).await {
@@ -211,7 +210,7 @@ impl AgentChanges {
     }
 }
 
-/// The description of an automatic run, which also names it as one.
+/// The description of an automatic run: the agent version it tests.
 fn description(version: i64) -> String {
     format!("Automatic run: AI agent changed (version {version})")
 }

@@ -1,7 +1,8 @@
 //! quality-svc: the AI quality check ("CI for AI agents", contract §4), in schema `quality`.
 //!
-//! Test cases snapshot a ticket for an AI agent with an expected result ([`test_cases`]).
-//! Scheduling a run writes one test ticket and one job per case ([`runs`]); the worker
+//! Test cases snapshot a ticket for an AI agent with an expected result ([`test_cases`]),
+//! and their messages are embedded in the background so that runs find the vectors
+//! ([`workers::prepare`]). Scheduling a run writes one test ticket and one job per case ([`runs`]); the worker
 //! ([`workers`]) replays each snapshot through agent-svc's engine as a dry run, scores the
 //! observation per dimension ([`scoring`]) and counts it, transactionally. Ticket events are
 //! recorded and make test cases of changed tickets stale ([`ticket_events`]). Agent changes
@@ -83,6 +84,15 @@ pub async fn run(
     let worker = Worker::new(pool.clone(), replays, wake.clone(), options);
     let worker = tokio::spawn(worker.run(shutdown.clone()));
 
+    let prepare = Arc::new(tokio::sync::Notify::new());
+    let preparations = workers::prepare::Preparations {
+        upstream: upstream.clone(),
+        max_attempts: quality.runs.max_attempts,
+    };
+    let options = jobs::Options { batch: workers::prepare::BATCH, ..options };
+    let preparer = Worker::new(pool.clone(), preparations, prepare.clone(), options);
+    let preparer = tokio::spawn(preparer.run(shutdown.clone()));
+
     let consumer = Consumer {
         pool: pool.clone(),
         schema: SPEC.schema,
@@ -117,7 +127,7 @@ pub async fn run(
     let agent_changes = tokio::spawn(agent_changes.run(shutdown.clone()));
 
     let api = service::QualityApi {
-        cases: test_cases::TestCases { pool: pool.clone(), upstream },
+        cases: test_cases::TestCases { pool: pool.clone(), upstream, prepare },
         runs,
         pass_threshold: quality.runs.pass_threshold,
     };
@@ -127,7 +137,7 @@ pub async fn run(
         .add_service(QualityServiceServer::new(api));
     let served = enneo_common::grpc::serve(router, listener, shutdown.clone()).await;
     shutdown.cancel();
-    let _ = tokio::join!(relay, worker, consumer, agreement, agent_changes);
+    let _ = tokio::join!(relay, worker, preparer, consumer, agreement, agent_changes);
     pool.close().await;
     Ok(served?)
 }

@@ -12,7 +12,7 @@ use tonic::{Request, Response, Status};
 
 use crate::agreement;
 use crate::report;
-use crate::runs::{RunRow, Runs, Schedule, TicketRow};
+use crate::runs::{RunRow, Runs, Schedule, TicketRow, Trigger};
 use crate::test_cases::{self, CaseRow, Filter, TestCases, expectation};
 
 #[derive(Clone)]
@@ -112,6 +112,7 @@ impl QualityService for QualityApi {
             re_run_models: r.re_run_models,
             repeats: r.repeats,
             rerun_of: None,
+            trigger: Trigger::Manual,
         };
         run_reply(self.runs.schedule(&caller, schedule).await?)
     }

@@ -140,6 +140,17 @@ impl Upstream {
         serde_json::from_str(&answer.result_json)
             .map_err(|_| tonic::Status::internal("agent-svc answered a replay that is not JSON"))
     }
+
+    /// Has agent-svc embed what replaying the snapshots embeds, so that a run finds it cached.
+    pub async fn prepare(&self, snapshots: &[&Value]) -> Result<(), tonic::Status> {
+        let caller = Caller::service(&[permission::AI_QUALITY_CHECK_RUN]);
+        let tickets_json = snapshots.iter().map(|s| s.to_string()).collect();
+        let req = agent::PrepareReplayRequest { tickets_json };
+        let mut req = request(req, &caller);
+        req.set_timeout(self.replay_timeout);
+        self.agents.clone().prepare_replay(req).await?;
+        Ok(())
+    }
 }
 
 fn parse(text: &str) -> Result<Value> {

@@ -137,8 +137,11 @@ async fn a_killed_quality_svc_tests_every_case_exactly_once() {
     let upstream =
         quality_svc::upstream::Upstream::new(&agent_url, &ticket_url, Duration::from_secs(120))
             .unwrap();
-    let cases =
-        quality_svc::test_cases::TestCases { pool: pool.clone(), upstream: upstream.clone() };
+    let cases = quality_svc::test_cases::TestCases {
+        pool: pool.clone(),
+        upstream: upstream.clone(),
+        prepare: Arc::new(tokio::sync::Notify::new()),
+    };
     let added = cases.add(&admin_caller, meter, &ids).await.unwrap();
     assert_eq!(added.len() as i64, CASES);
     let runs = quality_svc::runs::Runs {

@@ -25,6 +25,8 @@ pub enum Kind {
     List,
     /// A credential: masked unless the caller may read secrets.
     Secret,
+    /// An absolute http(s) URL, or empty for none.
+    Url,
 }
 
 impl Kind {
@@ -32,7 +34,7 @@ impl Kind {
         match self {
             Self::Boolean => "boolean",
             Self::Number { .. } => "number",
-            Self::Text { .. } => "string",
+            Self::Text { .. } | Self::Url => "string",
             Self::Enum(_) => "enum",
             Self::IdList => "multiselect",
             Self::Object => "json",
@@ -87,6 +89,10 @@ impl Definition {
             (Kind::Text { max_len }, _) => {
                 expected(&format!("a string of at most {max_len} characters"))
             }
+            (Kind::Url, Value::String(s)) if s.is_empty() || is_http_url(&s) => {
+                Ok(Value::String(s))
+            }
+            (Kind::Url, _) => expected("an http(s) URL, or an empty string for none"),
             (Kind::Secret, Value::String(s)) if s.len() <= 4096 => Ok(Value::String(s)),
             (Kind::Secret, Value::Null) => Ok(Value::Null),
             (Kind::Secret, _) => expected("a string"),
@@ -402,12 +408,54 @@ pub static SETTINGS: &[Definition] = &[
         write_permission: Some("enneoAdmin"),
         default: || json!({}),
     },
+    setting!(
+        "aiEmbeddingsUrl",
+        Kind::Url,
+        "ai-providers",
+        json!(""),
+        &["mind"],
+        "OpenAI-compatible embeddings server for AI detection (base URL with /v1); empty: the deployment's."
+    ),
+    setting!(
+        "aiEmbeddingsModel",
+        SHORT_TEXT,
+        "ai-providers",
+        json!(""),
+        &["mind"],
+        "Model of that embeddings server; empty: the deployment's."
+    ),
+    Definition {
+        name: "aiEmbeddingsApiKey",
+        kind: Kind::Secret,
+        category: "ai-providers",
+        description: "API key of that embeddings server; empty: the deployment's.",
+        used_by: &["mind"],
+        read_permissions: &[],
+        write_permission: None,
+        default: || Value::Null,
+    },
+    setting!(
+        "llmUrl",
+        Kind::Url,
+        "ai-providers",
+        json!(""),
+        &["mind"],
+        "OpenAI-compatible chat server that confirms detections and extracts parameters (base URL with /v1); empty: the deployment's, if any."
+    ),
+    setting!(
+        "llmModel",
+        SHORT_TEXT,
+        "ai-providers",
+        json!(""),
+        &["mind"],
+        "Model of that chat server; empty: the deployment's."
+    ),
     Definition {
         name: "llmApiKey",
         kind: Kind::Secret,
         category: "advanced-general",
-        description: "API key of the language-model provider.",
-        used_by: &["cortex"],
+        description: "API key of the language-model provider (llmUrl); empty: the deployment's.",
+        used_by: &["mind", "cortex"],
         read_permissions: &[],
         write_permission: None,
         default: || Value::Null,
@@ -426,6 +474,13 @@ pub static SETTINGS: &[Definition] = &[
 
 pub fn find(name: &str) -> Option<&'static Definition> {
     SETTINGS.iter().find(|d| d.name == name)
+}
+
+fn is_http_url(text: &str) -> bool {
+    text.len() <= 2000
+        && reqwest::Url::parse(text).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
 }
 
 /// What a caller who may not read secrets sees of one.
@@ -469,5 +524,11 @@ mod tests {
         assert!(flags.validate(json!({"chat": false})).is_ok());
         assert!(flags.validate(json!({"teleport": true})).is_err());
         assert_eq!(mask(&json!("sk-123")), json!("********"));
+        let url = find("aiEmbeddingsUrl").unwrap();
+        assert_eq!(url.validate(json!("")), Ok(json!("")));
+        assert!(url.validate(json!("https://models.example.com/v1")).is_ok());
+        for bad in [json!("ftp://x/v1"), json!("models.example.com"), json!(3)] {
+            assert!(url.validate(bad.clone()).is_err(), "{bad}");
+        }
     }
 }

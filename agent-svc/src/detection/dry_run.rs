@@ -261,6 +261,7 @@ async fn ai_confidence(
         ));
     }
     let (cache, embeddings) = (runtime.cache(), runtime.embeddings());
+    let embeddings = &*embeddings;
     let examples = cache.embed(embeddings, &profile.examples, InputType::Query).await?;
     let background = cache.embed(embeddings, &catalogue::background(), InputType::Query).await?;
     let units = Detector::units(&Message { subject: &ticket.subject, body: &ticket.body });

@@ -20,6 +20,7 @@ use crate::llm::{Candidate, Llm};
 use crate::providers::ProviderError;
 use crate::providers::cache::VectorCache;
 use crate::providers::embeddings::{EmbeddingsClient, InputType};
+use crate::providers::servers::ModelServers;
 use crate::tickets::TicketView;
 
 /// How an agent is detected (`settings.detectionDetails.type`).
@@ -87,10 +88,9 @@ pub enum Vectors {
 
 pub struct Runtime {
     pool: PgPool,
-    embeddings: Arc<EmbeddingsClient>,
+    servers: Arc<ModelServers>,
     cache: VectorCache,
     threshold: f32,
-    llm: Option<Arc<Llm>>,
     built: Mutex<Option<Arc<Built>>>,
 }
 
@@ -107,11 +107,27 @@ impl Runtime {
         threshold: f32,
         llm: Option<Arc<Llm>>,
     ) -> Self {
-        Self { pool, embeddings, cache, threshold, llm, built: Mutex::new(None) }
+        Self::with_servers(pool, Arc::new(ModelServers::fixed(embeddings, llm)), cache, threshold)
     }
 
-    pub fn embeddings(&self) -> &EmbeddingsClient {
-        &self.embeddings
+    /// Detection with the model servers `servers` has in use at each call (the tenant may
+    /// change them).
+    pub fn with_servers(
+        pool: PgPool,
+        servers: Arc<ModelServers>,
+        cache: VectorCache,
+        threshold: f32,
+    ) -> Self {
+        Self { pool, servers, cache, threshold, built: Mutex::new(None) }
+    }
+
+    /// The embeddings server in use now.
+    pub fn embeddings(&self) -> Arc<EmbeddingsClient> {
+        self.servers.embeddings()
+    }
+
+    pub fn servers(&self) -> &Arc<ModelServers> {
+        &self.servers
     }
 
     /// The vectors of example and background sentences, shared with other detections.
@@ -126,7 +142,10 @@ impl Runtime {
 
     /// The live agents and their classifier, rebuilt when an agent changed.
     async fn current(&self) -> Result<Arc<Built>, DetectError> {
-        let generation = agents::generation(&self.pool).await?;
+        let embeddings = self.servers.embeddings();
+        // Another embeddings model means other vectors: the classifier is rebuilt for it.
+        let generation =
+            format!("{}/{}", agents::generation(&self.pool).await?, embeddings.model());
         let mut built = self.built.lock().await;
         if let Some(b) = built.as_ref().filter(|b| b.generation == generation) {
             return Ok(b.clone());
@@ -140,17 +159,20 @@ impl Runtime {
         let detector = if profiles.is_empty() {
             None
         } else {
-            let mut vectors = Vec::with_capacity(profiles.len());
-            for p in &profiles {
-                vectors
-                    .push(self.cache.embed(&self.embeddings, &p.examples, InputType::Query).await?);
-            }
-            let background = self
-                .cache
-                .embed(&self.embeddings, &catalogue::background(), InputType::Query)
-                .await?;
+            // Every example and background sentence in one fill: calls as large as the
+            // embeddings client takes them, not one per agent.
+            let mut texts: Vec<String> =
+                profiles.iter().flat_map(|p| p.examples.iter().cloned()).collect();
+            texts.extend(catalogue::background());
+            let embedded = self.cache.embed(&embeddings, &texts, InputType::Query).await?;
+            let mut embedded = embedded.into_iter();
+            let vectors: Vec<Vec<Vec<f32>>> = profiles
+                .iter()
+                .map(|p| embedded.by_ref().take(p.examples.len()).collect())
+                .collect();
+            let background: Vec<Vec<f32>> = embedded.collect();
             let mut detector = Detector::from_vectors(profiles, vectors, background);
-            detector.threshold = match self.llm {
+            detector.threshold = match self.servers.llm() {
                 Some(_) => self.threshold.min(LLM_CANDIDATE_THRESHOLD),
                 None => self.threshold,
             };
@@ -183,12 +205,12 @@ impl Runtime {
         let ai = match &built.detector {
             None => Vec::new(),
             Some(detector) => {
-                let message = Message { subject: &ticket.subject, body: &ticket.body };
-                let units = Detector::units(&message);
+                let units = units_of(ticket);
+                let embeddings = self.servers.embeddings();
                 let embedded = match vectors {
-                    Vectors::Fresh => self.embeddings.embed(&units, InputType::Query).await,
+                    Vectors::Fresh => embeddings.embed(&units, InputType::Query).await,
                     Vectors::Cached => {
-                        self.cache.embed(&self.embeddings, &units, InputType::Query).await
+                        self.cache.embed_unlocked(&embeddings, &units, InputType::Query).await
                     }
                 };
                 match embedded {
@@ -230,6 +252,16 @@ impl Runtime {
         Ok(findings)
     }
 
+    /// Readies what replaying tickets needs: the live agents' classifier, and the tickets'
+    /// units embedded through the vector cache as [`detect`](Self::detect) with
+    /// [`Vectors::Cached`] embeds them (all in one request). How many units there are.
+    pub async fn prepare(&self, tickets: &[TicketView]) -> Result<usize, DetectError> {
+        self.current().await?;
+        let units: Vec<String> = tickets.iter().flat_map(units_of).collect();
+        self.cache.embed_unlocked(&self.servers.embeddings(), &units, InputType::Query).await?;
+        Ok(units.len())
+    }
+
     /// The AI detections that count: with an LLM, candidates below [`LLM_CONFIRM_BELOW`] stay
     /// only when it confirms them (and when it cannot answer, the plain threshold decides);
     /// without one, the threshold the detector already applied.
@@ -240,7 +272,7 @@ impl Runtime {
         ticket: &TicketView,
         findings: &mut Findings,
     ) -> Vec<Detection> {
-        let Some(llm) = &self.llm else { return ai };
+        let Some(llm) = self.servers.llm() else { return ai };
         let (sure, unsure): (Vec<Detection>, Vec<Detection>) =
             ai.into_iter().partition(|d| d.confidence >= LLM_CONFIRM_BELOW);
         if unsure.is_empty() {
@@ -291,8 +323,10 @@ impl Runtime {
     /// The centre of an agent's examples (unit length), what similar tickets are near.
     pub async fn agent_vector(&self, agent: &Value) -> Result<Option<Vec<f32>>, DetectError> {
         let profile = AgentProfile::from_definition(0, agent);
-        let vectors =
-            self.cache.embed(&self.embeddings, &profile.examples, InputType::Query).await?;
+        let vectors = self
+            .cache
+            .embed(&self.servers.embeddings(), &profile.examples, InputType::Query)
+            .await?;
         Ok(mean(&vectors))
     }
 
@@ -320,6 +354,11 @@ impl Runtime {
             live_agents,
         })
     }
+}
+
+/// What detection embeds of a ticket.
+fn units_of(ticket: &TicketView) -> Vec<String> {
+    Detector::units(&Message { subject: &ticket.subject, body: &ticket.body })
 }
 
 /// The unit-length mean of vectors; `None` without any.

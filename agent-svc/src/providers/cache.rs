@@ -1,6 +1,7 @@
-//! Vectors of texts that are embedded again and again (agent examples, background sentences),
-//! kept by model, input type and text: in memory, and in a directory when one is configured,
-//! so that a restart or a changed agent only embeds what is new.
+//! Vectors of texts that are embedded again and again (agent examples, background sentences,
+//! the messages of quality-check test cases), kept by model, input type and text: in memory,
+//! and in a directory when one is configured, so that a restart or a changed agent only embeds
+//! what is new.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -11,8 +12,9 @@ use sha2::{Digest, Sha256};
 use super::ProviderError;
 use super::embeddings::{EmbeddingsClient, InputType};
 
-/// Texts per embeddings request when filling the cache.
-const CHUNK: usize = 64;
+/// Texts per embeddings request when filling the cache (what the client's batching takes in
+/// one call): each chunk is kept as soon as it is embedded.
+const CHUNK: usize = 128;
 
 pub struct VectorCache {
     dir: Option<PathBuf>,
@@ -29,12 +31,37 @@ impl VectorCache {
         Self { dir, memory: Mutex::new(HashMap::new()) }
     }
 
-    /// One vector per text, from the cache where possible.
+    /// One vector per text, from the cache where possible. Processes sharing the directory
+    /// (replicas, parallel tests) fill it one at a time, so the others read what the first
+    /// embedded instead of embedding it again: for a catalogue of many texts.
     pub async fn embed(
         &self,
         client: &EmbeddingsClient,
         texts: &[String],
         input_type: InputType,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
+        self.fill(client, texts, input_type, true).await
+    }
+
+    /// Like [`embed`](Self::embed), but without the directory lock: for the few sentences of
+    /// one message, which concurrent replays embed at once. Under the lock they would embed
+    /// one after another instead of sharing calls ([`super::batch`]); two processes embedding
+    /// the same message now and then cost less than that.
+    pub async fn embed_unlocked(
+        &self,
+        client: &EmbeddingsClient,
+        texts: &[String],
+        input_type: InputType,
+    ) -> Result<Vec<Vec<f32>>, ProviderError> {
+        self.fill(client, texts, input_type, false).await
+    }
+
+    async fn fill(
+        &self,
+        client: &EmbeddingsClient,
+        texts: &[String],
+        input_type: InputType,
+        locked: bool,
     ) -> Result<Vec<Vec<f32>>, ProviderError> {
         let keys: Vec<[u8; 32]> =
             texts.iter().map(|t| key(client.model(), input_type, t)).collect();
@@ -42,12 +69,13 @@ impl VectorCache {
         if out.iter().all(Option::is_some) {
             return Ok(out.into_iter().map(Option::unwrap_or_default).collect());
         }
-        // Processes sharing the directory (replicas, parallel tests) fill it one at a time, so
-        // the others read what the first embedded instead of embedding it again.
-        let _lock = self.lock().await;
-        for (i, slot) in out.iter_mut().enumerate() {
-            if slot.is_none() {
-                *slot = self.get(&keys[i]);
+        let _lock = if locked { self.lock().await } else { None };
+        if locked {
+            // Another process may have filled them while we waited.
+            for (i, slot) in out.iter_mut().enumerate() {
+                if slot.is_none() {
+                    *slot = self.get(&keys[i]);
+                }
             }
         }
         let missing: Vec<usize> = (0..texts.len()).filter(|&i| out[i].is_none()).collect();

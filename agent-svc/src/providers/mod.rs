@@ -3,10 +3,12 @@
 //! timeout, a bounded number of retries and a circuit breaker; a failure is an error the caller
 //! falls back from, never a panic or a lost message.
 
+pub mod batch;
 pub mod breaker;
 pub mod cache;
 pub mod chat;
 pub mod embeddings;
+pub mod servers;
 
 use std::time::Duration;
 
@@ -22,7 +24,7 @@ pub struct Endpoint {
     pub retries: u32,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
     #[error("{0} is not answering (circuit open)")]
     CircuitOpen(String),
@@ -41,6 +43,11 @@ impl ProviderError {
             Self::Status { status, .. } => *status == 429 || *status >= 500,
             _ => false,
         }
+    }
+
+    /// The server refused the request itself (4xx other than 429): another request may pass.
+    pub fn refused(&self) -> bool {
+        matches!(self, Self::Status { status, .. } if (400..500).contains(status) && *status != 429)
     }
 }
 

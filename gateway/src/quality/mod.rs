@@ -113,6 +113,10 @@ pub struct TestCase {
     modified_by: i64,
     created_at: String,
     modified_at: String,
+    /// When the ticket's message was embedded for replays, in the background after the case
+    /// was made; runs of a prepared case find its vectors cached. Null until then (a run
+    /// embeds it itself).
+    prepared_at: Option<String>,
 }
 
 /// A test run: one replay of a set of test cases.
@@ -127,13 +131,14 @@ pub struct TestRun {
     ai_agent_name: Option<String>,
     /// scheduled, processing, completed, failed (every replay failed) or cancelled.
     state: String,
-    /// `{limit, reRunModels}` as scheduled.
+    /// `{limit, reRunModels, repeats}` as scheduled.
     #[schema(value_type = Object)]
     config: Value,
     channel: Option<String>,
     description: Option<String>,
     /// The run this one re-ran.
     rerun_of: Option<i64>,
+    trigger: RunTrigger,
     created_by: i64,
     /// ISO 8601.
     created_at: String,
@@ -146,6 +151,18 @@ pub struct TestRun {
     successful_tests: i32,
     /// Tested tickets whose replay failed.
     failed_replays: i32,
+}
+
+/// What started a test run: someone scheduling it (`manual`), an AI agent change while the
+/// setting `qualityCheckOnAgentChange` is on (`agentChange`), or someone re-running an earlier
+/// run (`rerun`, with `rerunOf`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub enum RunTrigger {
+    Manual,
+    AgentChange,
+    Rerun,
 }
 
 /// One test case's replay within a run.

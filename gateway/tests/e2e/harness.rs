@@ -162,6 +162,9 @@ impl Stack {
         )
         .await;
         let mut agent_config = agent_config(format!("http://{ticket}"));
+        agent_config.settings_url = format!("http://{settings_addr}");
+        // Model server settings changed by a test apply within a fraction of a second.
+        agent_config.settings_refresh_ms = 200;
         if options.source_code {
             agent_config.executors.source_code_enabled = true;
             // Isolation is agent-svc's own test; here the code only has to run.

@@ -22,6 +22,7 @@ mod intents;
 mod lifecycle;
 mod mailbox_oauth;
 mod meta;
+mod model_servers;
 mod quality;
 mod quality_agreement;
 mod quality_report;

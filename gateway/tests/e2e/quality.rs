@@ -266,6 +266,47 @@ async fn test_cases_snapshot_tickets_keep_expectation_versions_and_go_stale() {
 }
 
 #[tokio::test]
+async fn a_new_test_case_is_prepared_in_the_background() {
+    let stack = Stack::start().await;
+    let meter = agent_id(&stack, "meter_reading").await;
+    let ticket = meter_ticket(&stack, 4242).await;
+    let body = json!({"ticketId": id(&ticket), "aiAgentId": meter,
+        "expectedResult": {"intentDetection": ["meter_reading"]}});
+    let (status, created) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testCase").json(&body)).await;
+    assert_eq!(status, 200, "{created}");
+    let case = id(&created["testCase"]);
+    // The answer comes before the message is embedded.
+    assert!(created["testCase"]["preparedAt"].is_null(), "{created}");
+
+    let prepared = stack
+        .eventually("the test case to be prepared", || async {
+            let path = format!("/aiQualityCheck/testCase/{meter}");
+            let (status, listed) = send(stack.admin(Method::GET, &path)).await;
+            assert_eq!(status, 200, "{listed}");
+            let found = listed["testCases"].as_array().unwrap().iter().find(|c| id(c) == case);
+            found.filter(|c| !c["preparedAt"].is_null()).cloned()
+        })
+        .await;
+    let at = prepared["preparedAt"].as_str().unwrap();
+    assert!(at >= prepared["createdAt"].as_str().unwrap(), "{prepared}");
+
+    // A prepared case runs like any other.
+    let schedule = json!({"aiAgentId": meter});
+    let (status, scheduled) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&schedule)).await;
+    assert_eq!(status, 200, "{scheduled}");
+    let run = finished(&stack, id(&scheduled["testRun"])).await;
+    assert_eq!(run["testRun"]["state"], "completed", "{run}");
+    assert_eq!(run["testRun"]["successfulTests"], 1, "{run}");
+
+    let (status, doc) = send(stack.http.get(stack.url("/api/mind/docs/openapi.json"))).await;
+    assert_eq!(status, 200);
+    let field = &doc["components"]["schemas"]["TestCase"]["properties"]["preparedAt"];
+    assert!(field.is_object(), "the API documents preparedAt: {field}");
+}
+
+#[tokio::test]
 async fn a_run_replays_every_case_once_scores_it_and_changes_no_ticket() {
     let stack = Stack::start().await;
     let meter = agent_id(&stack, "meter_reading").await;

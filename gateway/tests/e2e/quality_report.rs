@@ -40,8 +40,8 @@ async fn completed(stack: &Stack, run: i64) {
 }
 
 /// Two completed runs of the meter agent over three cases; the second regresses the case of
-/// the ticket with `subject`. Returns (first run, second run, the regressed ticket).
-async fn two_runs(stack: &Stack, subject: &str) -> (i64, i64, i64) {
+/// the ticket with `subject`. Returns (the agent, first run, second run, the regressed ticket).
+async fn two_runs(stack: &Stack, subject: &str) -> (i64, i64, i64, i64) {
     let meter = meter_agent(stack).await;
     let mut tickets = Vec::new();
     for (reading, subject) in [(12345, "Zählerstand"), (23456, subject), (34567, "Zählerstand")] {
@@ -90,7 +90,7 @@ async fn two_runs(stack: &Stack, subject: &str) -> (i64, i64, i64) {
     assert_eq!(status, 200, "{rerun}");
     let second = id(&rerun["testRun"]);
     completed(stack, second).await;
-    (first, second, tickets[1])
+    (meter, first, second, tickets[1])
 }
 
 #[tokio::test]
@@ -120,7 +120,7 @@ async fn the_report_needs_a_token_the_view_permission_and_a_known_run() {
 async fn the_report_renders_its_charts_in_a_browser() {
     let stack = Stack::start().await;
     let subject = "Zählerstand <b>neu</b> & \"alt\"";
-    let (first, second, regressed_ticket) = two_runs(&stack, subject).await;
+    let (meter, first, second, regressed_ticket) = two_runs(&stack, subject).await;
 
     let response = stack
         .admin(Method::GET, &format!("/aiQualityCheck/testRun/{second}/report"))
@@ -184,4 +184,37 @@ async fn the_report_renders_its_charts_in_a_browser() {
         std::fs::create_dir_all(&keep).unwrap();
         std::fs::copy(&png, std::path::Path::new(&keep).join("quality-report.png")).unwrap();
     }
+    // Neither run replayed a case twice: no repeatability on the page.
+    assert!(!dom.contains("id=\"repeatability\""), "{dom}");
+
+    // A run replaying each case twice shows pass^2: two of the three cases pass both times
+    // (the third still expects what cannot match), and detection without an LLM is
+    // deterministic, so no case is flaky.
+    let schedule = json!({"aiAgentId": meter, "config": {"repeats": 2}});
+    let (status, scheduled) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&schedule)).await;
+    assert_eq!(status, 200, "{scheduled}");
+    let repeated = id(&scheduled["testRun"]);
+    completed(&stack, repeated).await;
+    let path = format!("/aiQualityCheck/testRun/{repeated}/report");
+    let (status, html) = text(stack.admin(Method::GET, &path)).await;
+    assert_eq!(status, 200, "{html}");
+    std::fs::write(&file, &html).unwrap();
+    let dom = crate::browser::rendered_dom(&url).await;
+    for part in [
+        "Repeatability over 2 replays per test case",
+        "<b>67%</b><span>pass^2: every replay passed</span>",
+        "<b>67%</b><span>of all replays passed</span>",
+        "<b>0</b><span>flaky test cases</span>",
+        "<b>3</b><span>test cases with every replay done</span>",
+        "No test case is flaky",
+    ] {
+        assert!(dom.contains(part), "{part} is on the page: {dom}");
+    }
+}
+
+/// Status and body text of a request.
+async fn text(request: reqwest::RequestBuilder) -> (u16, String) {
+    let response = request.send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
 }

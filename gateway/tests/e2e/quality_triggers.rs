@@ -1,6 +1,7 @@
 //! Regression runs started by AI agent changes: agent-svc's `AiAgentChanged` → quality-svc,
 //! which runs the agent's test cases when the tenant setting `qualityCheckOnAgentChange` is on,
-//! coalescing changes that arrive while such a run is still queued.
+//! coalescing changes that arrive while such a run is still queued. Every run says what
+//! started it (`trigger`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -104,4 +105,37 @@ async fn agent_edits_run_its_test_cases_only_with_the_setting_on_and_coalesce() 
         "{}",
         all[0]
     );
+    for automatic in &all {
+        assert_eq!(automatic["trigger"], "agentChange", "{automatic}");
+    }
+
+    // A re-run of an automatic run, and a run someone schedules, say what started them.
+    let path = format!("/aiQualityCheck/testRun/{}/rerun", all[0]["id"]);
+    let (status, rerun) = send(stack.admin(Method::POST, &path)).await;
+    assert_eq!(status, 200, "{rerun}");
+    assert_eq!(rerun["testRun"]["trigger"], "rerun", "{rerun}");
+    assert_eq!(rerun["testRun"]["rerunOf"], all[0]["id"], "{rerun}");
+    let schedule = json!({"aiAgentId": meter, "description": "by hand"});
+    let (status, manual) =
+        send(stack.admin(Method::POST, "/aiQualityCheck/testRun").json(&schedule)).await;
+    assert_eq!(status, 200, "{manual}");
+    assert_eq!(manual["testRun"]["trigger"], "manual", "{manual}");
+    let listed = finished_runs(&stack, meter, 4).await;
+    let triggers: Vec<&str> = listed.iter().filter_map(|r| r["trigger"].as_str()).collect();
+    assert_eq!(triggers, ["manual", "rerun", "agentChange", "agentChange"], "{listed:#?}");
+    let path = format!("/aiQualityCheck/testRun/{}", rerun["testRun"]["id"]);
+    let (status, read) = send(stack.admin(Method::GET, &path)).await;
+    assert_eq!(status, 200, "{read}");
+    assert_eq!(read["testRun"]["trigger"], "rerun", "{read}");
+
+    // The API documents the field and its values.
+    let (status, doc) = send(stack.http.get(stack.url("/api/mind/docs/openapi.json"))).await;
+    assert_eq!(status, 200);
+    let schemas = &doc["components"]["schemas"];
+    assert_eq!(
+        schemas["TestRun"]["properties"]["trigger"]["$ref"], "#/components/schemas/RunTrigger",
+        "{}",
+        schemas["TestRun"]
+    );
+    assert_eq!(schemas["RunTrigger"]["enum"], json!(["manual", "agentChange", "rerun"]));
 }

@@ -1,6 +1,7 @@
 //! A test run as one self-contained HTML page: its scores per dimension, intent detection per
-//! agent, what changed against the previous completed run of the agent, and the trend of
-//! `overall` over the agent's runs, drawn as inline SVG ([`svg`]).
+//! agent, with `config.repeats` > 1 its repeatability (pass^k and the flaky cases), what changed
+//! against the previous completed run of the agent, and the trend of `overall` over the agent's
+//! runs, drawn as inline SVG ([`svg`]).
 //!
 //! The page loads nothing: no scripts, no fonts, no images, no URLs; styles are inline. Every
 //! string that came from a user (agent names and slugs, descriptions, ticket subjects) is
@@ -21,7 +22,7 @@ use svg::{Bar, Pair, Point, percent};
 
 /// How many earlier runs the trend shows.
 const TREND_RUNS: i64 = 30;
-/// The regressed cases listed; the summary still counts all of them.
+/// The regressed (and the flaky) cases listed; the summary still counts all of them.
 const REGRESSED_ROWS: usize = 100;
 
 /// Text for HTML content and quoted attributes alike.
@@ -36,6 +37,11 @@ pub struct Report {
     pub scores: Value,
     /// `{slug: {precision, recall, truePositives, falsePositives, falseNegatives}}`.
     pub intent_detection: Value,
+    /// With `config.repeats` > 1: `{repeats, testCases, passK, passRate, flakyTestCases}`;
+    /// null otherwise.
+    pub repeatability: Value,
+    /// The flaky cases of `repeatability`, in its order.
+    pub flaky: Vec<Flaky>,
     /// Against the previous completed run of the agent; none when there is none.
     pub diff: Option<Value>,
     /// Test case id → the subject of its ticket as the run replayed it.
@@ -43,6 +49,43 @@ pub struct Report {
     /// The agent's runs up to this one, oldest first: (run id, overall).
     pub trend: Vec<(i64, Option<f64>)>,
     pub pass_threshold: f64,
+}
+
+/// A test case whose replays disagreed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flaky {
+    pub test_case_id: i64,
+    pub ticket_id: i64,
+    /// Replays that passed, of `replays`.
+    pub passed: usize,
+    pub replays: usize,
+    /// How many different observations the replays made.
+    pub observations: usize,
+}
+
+/// The flaky cases named by `repeatability`, from the run's test tickets.
+fn flaky_cases(repeatability: &Value, tickets: &[crate::runs::TicketRow]) -> Vec<Flaky> {
+    let ids = repeatability["flakyTestCases"].as_array().map(Vec::as_slice).unwrap_or_default();
+    ids.iter()
+        .filter_map(Value::as_i64)
+        .map(|case| {
+            let replays: Vec<&crate::runs::TicketRow> =
+                tickets.iter().filter(|t| t.test_case_id == Some(case)).collect();
+            let mut observations: Vec<&Value> = Vec::new();
+            for actual in replays.iter().filter_map(|t| t.actual_result.as_ref()) {
+                if !observations.contains(&actual) {
+                    observations.push(actual);
+                }
+            }
+            Flaky {
+                test_case_id: case,
+                ticket_id: replays.first().map_or(0, |t| t.ticket_id),
+                passed: replays.iter().filter(|t| t.passed == Some(true)).count(),
+                replays: replays.len(),
+                observations: observations.len(),
+            }
+        })
+        .collect()
 }
 
 /// Reads what the report of run `id` shows; 404 for an unknown run.
@@ -76,10 +119,13 @@ pub async fn load(runs: &Runs, id: i64, pass_threshold: f64) -> Result<Report> {
     .fetch_all(&mut *conn)
     .await?;
     trend.reverse();
+    let flaky = flaky_cases(&base.repeatability, &base.tickets);
     Ok(Report {
         run: base.run,
         scores: base.scores,
         intent_detection: base.intent_detection,
+        repeatability: base.repeatability,
+        flaky,
         diff,
         subjects: subjects.into_iter().filter_map(|(case, s)| Some((case, s?))).collect(),
         trend: trend.into_iter().map(|(run, overall)| (run, overall.map(round))).collect(),
@@ -137,6 +183,7 @@ pub fn render(r: &Report) -> String {
     header(&mut out, r, agent);
     dimensions(&mut out, r);
     agents(&mut out, r);
+    repeatability(&mut out, r);
     diff(&mut out, r);
     trend(&mut out, r);
     out.push_str("</main></body></html>");
@@ -165,6 +212,13 @@ fn header(out: &mut String, r: &Report, agent: Option<&str>) {
     );
     if let Some(end) = run.end_date {
         let _ = write!(out, " · finished {}", end.format("%Y-%m-%d %H:%M UTC"));
+    }
+    match (run.trigger.as_str(), run.rerun_of) {
+        ("agentChange", _) => out.push_str(" · started by an AI agent change"),
+        ("rerun", Some(of)) => {
+            let _ = write!(out, " · re-run of test run #{of}");
+        }
+        _ => {}
     }
     if let Some(d) = run.description.as_deref().filter(|d| !d.is_empty()) {
         let _ = write!(out, " · {}", escape(d));
@@ -242,6 +296,67 @@ fn agents(out: &mut String, r: &Report) {
             );
         }
         out.push_str("</tbody></table>");
+    }
+    out.push_str("</section>");
+}
+
+/// pass^k and the flaky cases; nothing for a run that replayed each case once.
+fn repeatability(out: &mut String, r: &Report) {
+    let rep = &r.repeatability;
+    let Some(k) = rep["repeats"].as_i64() else { return };
+    let _ = write!(
+        out,
+        "<section id=\"repeatability\"><h2>Repeatability over {k} replays per test case</h2>\
+         <div class=\"tiles\">"
+    );
+    let share = |key: &str| rep[key].as_f64();
+    let class = |v: Option<f64>| match v {
+        Some(v) if v >= 1.0 - 1e-9 => "good",
+        Some(_) => "bad",
+        None => "",
+    };
+    let shown = |v: Option<f64>| v.map(percent).unwrap_or_else(|| "–".into());
+    let pass_k = share("passK");
+    tile(out, class(pass_k), &shown(pass_k), &format!("pass^{k}: every replay passed"));
+    tile(out, "", &shown(share("passRate")), "of all replays passed");
+    let flaky = rep["flakyTestCases"].as_array().map_or(0, Vec::len);
+    tile(out, if flaky > 0 { "bad" } else { "good" }, &flaky.to_string(), "flaky test cases");
+    let complete = rep["testCases"].as_i64().unwrap_or(0);
+    tile(out, "", &complete.to_string(), "test cases with every replay done");
+    out.push_str("</div>");
+    if r.flaky.is_empty() {
+        out.push_str(
+            "<p class=\"note\">No test case is flaky: the replays of each case agreed in \
+             verdict and observation.</p></section>",
+        );
+        return;
+    }
+    out.push_str(
+        "<table id=\"flaky\"><caption class=\"note\">Flaky test cases: their replays disagree \
+         in verdict or observation</caption><thead><tr><th>Test case</th><th>Ticket</th>\
+         <th>Subject</th><th class=\"num\">Replays passed</th>\
+         <th class=\"num\">Different observations</th></tr></thead><tbody>",
+    );
+    for case in r.flaky.iter().take(REGRESSED_ROWS) {
+        let _ = write!(
+            out,
+            "<tr><td>#{}</td><td>#{}</td><td>{}</td><td class=\"num\">{} / {}</td>\
+             <td class=\"num\">{}</td></tr>",
+            case.test_case_id,
+            case.ticket_id,
+            escape(r.subjects.get(&case.test_case_id).map_or("", String::as_str)),
+            case.passed,
+            case.replays,
+            case.observations,
+        );
+    }
+    out.push_str("</tbody></table>");
+    if r.flaky.len() > REGRESSED_ROWS {
+        let _ = write!(
+            out,
+            "<p class=\"note\">and {} more flaky test cases.</p>",
+            r.flaky.len() - REGRESSED_ROWS
+        );
     }
     out.push_str("</section>");
 }
@@ -342,6 +457,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::runs::TicketRow;
 
     fn report(diff: Option<Value>) -> Report {
         Report {
@@ -355,6 +471,7 @@ mod tests {
                 config: json!({}),
                 channel: None,
                 rerun_of: None,
+                trigger: "manual".into(),
                 created_by: 1,
                 created_at: Utc::now(),
                 started_at: None,
@@ -367,6 +484,8 @@ mod tests {
             scores: json!({"overall": 0.6667, "intentDetection": 1.0, "sentiment": 0.3333}),
             intent_detection: json!({"meter_reading": {"precision": 1.0, "recall": 0.5,
                 "truePositives": 1, "falsePositives": 0, "falseNegatives": 1}}),
+            repeatability: Value::Null,
+            flaky: Vec::new(),
             diff,
             subjects: HashMap::from([(11, "<img src=x onerror=alert(1)>".to_owned())]),
             trend: vec![(5, Some(1.0)), (6, None), (7, Some(0.6667))],
@@ -396,6 +515,13 @@ mod tests {
         assert!(page.contains("<td>#11</td><td>#110</td>"), "{page}");
         assert!(page.contains(">#5<") && page.contains(">#7<"), "the trend's runs: {page}");
         assert!(page.contains("<b>67%</b><span>overall score</span>"), "{page}");
+        assert!(!page.contains("re-run of") && !page.contains("agent change"), "{page}");
+
+        let mut rerun = report(None);
+        (rerun.run.trigger, rerun.run.rerun_of) = ("rerun".into(), Some(5));
+        assert!(render(&rerun).contains(" · re-run of test run #5"));
+        rerun.run.trigger = "agentChange".into();
+        assert!(render(&rerun).contains(" · started by an AI agent change"));
     }
 
     #[test]
@@ -408,6 +534,63 @@ mod tests {
         for outside in ["http:", "https:", "<script", "<link", "url(", "@import", "src=\""] {
             assert!(!page.contains(outside), "{outside} in {page}");
         }
+    }
+
+    #[test]
+    fn a_repeated_run_shows_pass_k_and_its_flaky_cases() {
+        let single = render(&report(Some(diff())));
+        assert!(!single.contains("id=\"repeatability\""), "one replay per case: {single}");
+
+        let mut r = report(Some(diff()));
+        r.run.config = json!({"repeats": 3});
+        r.repeatability = json!({"repeats": 3, "testCases": 2, "passK": 0.5, "passRate": 0.8333,
+            "flakyTestCases": [11]});
+        let ticket = |repeat: i16, passed: bool, detected: &str| TicketRow {
+            id: 100 + i64::from(repeat),
+            test_run_id: 7,
+            test_case_id: Some(11),
+            ticket_id: 110,
+            ai_agent_id: 3,
+            ai_agent_code: "meter_reading".into(),
+            state: "completed".into(),
+            expected_result: None,
+            actual_result: Some(json!({"intentDetection": [detected]})),
+            raw_result: None,
+            scores: None,
+            passed: Some(passed),
+            error: None,
+            tested_at: None,
+            repeat,
+        };
+        let tickets = [
+            ticket(0, true, "meter_reading"),
+            ticket(1, false, "cancel_contract"),
+            ticket(2, true, "meter_reading"),
+        ];
+        r.flaky = flaky_cases(&r.repeatability, &tickets);
+        assert_eq!(
+            r.flaky,
+            [Flaky { test_case_id: 11, ticket_id: 110, passed: 2, replays: 3, observations: 2 }]
+        );
+        let page = render(&r);
+        assert!(page.contains("Repeatability over 3 replays per test case"), "{page}");
+        assert!(page.contains("<b>50%</b><span>pass^3: every replay passed</span>"), "{page}");
+        assert!(page.contains("<b>83%</b><span>of all replays passed</span>"), "{page}");
+        assert!(page.contains("<b>1</b><span>flaky test cases</span>"), "{page}");
+        assert!(
+            page.contains(
+                "<td>#11</td><td>#110</td><td>&lt;img src=x onerror=alert(1)&gt;</td>\
+                 <td class=\"num\">2 / 3</td><td class=\"num\">2</td>"
+            ),
+            "{page}"
+        );
+
+        r.repeatability["flakyTestCases"] = json!([]);
+        r.repeatability["passK"] = json!(1.0);
+        r.flaky = flaky_cases(&r.repeatability, &tickets);
+        let steady = render(&r);
+        assert!(steady.contains("No test case is flaky"), "{steady}");
+        assert!(steady.contains("<b>0</b><span>flaky test cases</span>"), "{steady}");
     }
 
     #[test]

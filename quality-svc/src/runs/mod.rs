@@ -41,6 +41,8 @@ pub struct RunRow {
     pub config: Value,
     pub channel: Option<String>,
     pub rerun_of: Option<i64>,
+    /// What started the run ([`Trigger`]).
+    pub trigger: String,
     pub created_by: i64,
     pub created_at: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -52,8 +54,8 @@ pub struct RunRow {
 }
 
 const RUN_COLUMNS: &str = "id, ai_agent_id, ai_agent_code, ai_agent_name, state, description, \
-    config, channel, rerun_of, created_by, created_at, started_at, end_date, tickets_scheduled, \
-    tickets_tested, successful_tests, failed_replays";
+    config, channel, rerun_of, trigger, created_by, created_at, started_at, end_date, \
+    tickets_scheduled, tickets_tested, successful_tests, failed_replays";
 
 impl RunRow {
     /// The TestRun of contract §4.3.
@@ -68,6 +70,7 @@ impl RunRow {
             "channel": self.channel,
             "description": self.description,
             "rerunOf": self.rerun_of,
+            "trigger": self.trigger,
             "createdBy": self.created_by,
             "createdAt": iso(self.created_at),
             "startedAt": self.started_at.map(iso),
@@ -128,6 +131,28 @@ impl TicketRow {
     }
 }
 
+/// What started a run (`test_run.trigger`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// Someone scheduled it (`POST /aiQualityCheck/testRun`).
+    #[default]
+    Manual,
+    /// An AI agent changed with the setting `qualityCheckOnAgentChange` on.
+    AgentChange,
+    /// Someone re-ran an earlier run.
+    Rerun,
+}
+
+impl Trigger {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::AgentChange => "agentChange",
+            Self::Rerun => "rerun",
+        }
+    }
+}
+
 /// What `POST /aiQualityCheck/testRun` may ask for; everything optional.
 #[derive(Debug, Default, Clone)]
 pub struct Schedule {
@@ -140,6 +165,7 @@ pub struct Schedule {
     /// Replays of each test case ([`MAX_REPEATS`] at most); none: one.
     pub repeats: Option<i32>,
     pub rerun_of: Option<i64>,
+    pub trigger: Trigger,
 }
 
 /// Replays of one test case a run may ask for: enough to see flakiness, bounded so one run
@@ -259,8 +285,8 @@ impl Runs {
         }
         let (run_id,): (i64,) = sqlx::query_as(
             "INSERT INTO quality.test_run (ai_agent_id, ai_agent_code, ai_agent_name, description, \
-               config, channel, rerun_of, created_by, tickets_scheduled) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+               config, channel, rerun_of, trigger, created_by, tickets_scheduled) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(agent.as_ref().map(|a| a.id))
         .bind(agent.as_ref().map(|a| a.slug.clone()))
@@ -269,6 +295,7 @@ impl Runs {
         .bind(Value::Object(config))
         .bind(&s.channel)
         .bind(s.rerun_of)
+        .bind(s.trigger.name())
         .bind(caller.user_id)
         .bind(chosen.len() as i32 * repeats)
         .fetch_one(&mut *tx)
@@ -438,6 +465,7 @@ impl Runs {
             re_run_models: run.config.get("reRunModels").and_then(Value::as_bool),
             repeats: run.config.get("repeats").and_then(Value::as_i64).map(|k| k as i32),
             rerun_of: Some(id),
+            trigger: Trigger::Rerun,
         };
         self.schedule(caller, schedule).await
     }

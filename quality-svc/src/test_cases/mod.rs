@@ -1,18 +1,22 @@
 //! Test cases: a ticket snapshot bound to an AI agent with an expected result. The snapshot
 //! is taken once, when the case is made; a later change of the ticket marks the case stale
 //! ([`staleness`]) and never rewrites it. Every expectation a case has had is kept in
-//! `test_case_expectation` with who set it and when.
+//! `test_case_expectation` with who set it and when. A new case is prepared for fast runs in
+//! the background ([`crate::workers::prepare`]).
 
 pub mod expectation;
 pub mod history;
 pub mod snapshot;
 pub mod staleness;
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use enneo_common::auth::Caller;
 use enneo_common::service_error::{Error, Result};
 use serde_json::{Value, json};
 use sqlx::{FromRow, PgConnection, PgPool};
+use tokio::sync::Notify;
 
 use crate::upstream::{Agent, Upstream};
 
@@ -20,6 +24,8 @@ use crate::upstream::{Agent, Upstream};
 pub struct TestCases {
     pub pool: PgPool,
     pub upstream: Upstream,
+    /// Wakes the preparation worker after a commit that made cases.
+    pub prepare: Arc<Notify>,
 }
 
 #[derive(Debug, FromRow)]
@@ -42,11 +48,12 @@ pub struct CaseRow {
     pub modified_by: i64,
     pub created_at: DateTime<Utc>,
     pub modified_at: DateTime<Utc>,
+    pub prepared_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, ticket_id, ai_agent_id, ai_agent_code, ai_agent_name, channel, \
     summary, description, snapshot, snapshot_version, expected_result, expectation_version, \
-    stale, stale_since, created_by, modified_by, created_at, modified_at";
+    stale, stale_since, created_by, modified_by, created_at, modified_at, prepared_at";
 
 pub fn iso(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -76,6 +83,7 @@ impl CaseRow {
             "modifiedBy": self.modified_by,
             "createdAt": iso(self.created_at),
             "modifiedAt": iso(self.modified_at),
+            "preparedAt": self.prepared_at.map(iso),
         })
     }
 }
@@ -158,6 +166,7 @@ impl TestCases {
             let id = self.insert(&mut conn, caller, &agent, *ticket_id, None, None, true).await?;
             ids.push(id);
         }
+        self.prepare.notify_one();
         let mut conn = self.pool.acquire().await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
@@ -181,6 +190,7 @@ impl TestCases {
             self.insert(&mut tx, caller, &agent, ticket_id, expected, description, false).await?;
         let row = get(&mut tx, id).await?;
         tx.commit().await?;
+        self.prepare.notify_one();
         Ok(row)
     }
 
@@ -236,6 +246,10 @@ impl TestCases {
         if let Some(expected) = expected {
             set_expectation(conn, id, Some(&expected), "create", None, caller.user_id).await?;
         }
+        sqlx::query("INSERT INTO quality.prepare_job (test_case_id) VALUES ($1)")
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
         Ok(id)
     }
 

@@ -3,7 +3,10 @@
 //! run), and in the claiming transaction stores the scored test ticket, bumps its run's
 //! counters, finishes the run when it was the last, records the `TestTicketAiQuality` event
 //! and deletes the job. A crash before that commit only replays again: each test ticket is
-//! stored once, because only a `scheduled` ticket is ever completed.
+//! stored once, because only a `scheduled` ticket is ever completed. New test cases are readied
+//! for fast runs by [`prepare`].
+
+pub mod prepare;
 
 use std::collections::HashMap;
 
@@ -59,7 +62,7 @@ impl Claimed for Job {
 }
 
 /// Failures that may pass: agent-svc down, overloaded, not deployed yet or timed out.
-fn transient(code: tonic::Code) -> bool {
+pub(crate) fn transient(code: tonic::Code) -> bool {
     use tonic::Code::*;
     matches!(
         code,
