@@ -205,17 +205,19 @@ fn build(chosen: &Chosen) -> InUse {
 /// The override settings, keys in clear (agent-svc uses them; it never shows them).
 async fn read(settings: &mut SettingsServiceClient<Channel>) -> Result<Overrides, tonic::Status> {
     let caller = Caller::service(&[permission::READ_SETTINGS, permission::READ_SECRET_SETTINGS]);
-    let mut values = HashMap::new();
-    for name in SETTINGS {
-        let req = settings::GetSettingRequest { name: (*name).into(), show_secrets: true };
-        let found = settings.get_setting(request(req, &caller)).await?.into_inner();
-        if let Some(setting) = found.setting {
-            values.insert(
-                (*name).to_owned(),
-                serde_json::from_str(&setting.value_json).unwrap_or(Value::Null),
-            );
-        }
-    }
+    // One call for all of them: the settings agent-svc uses, keys in clear.
+    let req = settings::ListSettingsRequest {
+        used_by: Some("mind".into()),
+        show_secrets: true,
+        ..Default::default()
+    };
+    let listed = settings.list_settings(request(req, &caller)).await?.into_inner();
+    let values: HashMap<String, Value> = listed
+        .settings
+        .into_iter()
+        .filter(|s| SETTINGS.contains(&s.name.as_str()))
+        .map(|s| (s.name, serde_json::from_str(&s.value_json).unwrap_or(Value::Null)))
+        .collect();
     Ok(Overrides::from_values(&values))
 }
 
